@@ -45,5 +45,5 @@ pub use division::ModDown;
 pub use error::RingError;
 pub use modulus::{MAX_MODULUS_BITS, Modulus};
 pub use poly::{Form, RnsPoly};
-pub use primes::{is_prime, ntt_primes};
+pub use primes::{is_prime, ntt_prime_near, ntt_primes};
 pub use sampler::{DEFAULT_SIGMA, DiscreteGaussian, Sampler};

@@ -142,6 +142,13 @@ impl RnsPoly {
         self.form = src.form;
     }
 
+    /// Makes `self` an output of `limbs` limbs in `form` without clearing it (unlike
+    /// [`Self::resize`]): for callers that overwrite every limb, such as basis extension.
+    pub fn reshape_for_overwrite(&mut self, limbs: usize, form: Form) {
+        assert!(limbs >= 1, "a polynomial needs at least one limb");
+        self.prepare_output(self.n, limbs, form);
+    }
+
     /// Makes `self` an output of `limbs` limbs in `form`, growing the buffer if needed. The
     /// contents are stale and must be overwritten.
     pub(crate) fn prepare_output(&mut self, n: usize, limbs: usize, form: Form) {

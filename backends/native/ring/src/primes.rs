@@ -89,6 +89,44 @@ pub fn ntt_primes(bits: u32, n: usize, count: usize, exclude: &[u64]) -> Result<
     Ok(primes)
 }
 
+/// Returns the prime `p = 1 mod 2n` of exactly `bits` bits closest to `target` (ties go to the
+/// smaller one), skipping the primes in `exclude`.
+///
+/// CKKS uses it to pick each rescaling prime close to the square of the scale before it divided
+/// by the default scale, so that the scale returns near the default at every level instead of
+/// drifting (the drift doubles with each rescaling).
+pub fn ntt_prime_near(target: u64, bits: u32, n: usize, exclude: &[u64]) -> Result<u64, RingError> {
+    if !(2..=MAX_MODULUS_BITS).contains(&bits) {
+        return Err(RingError::InvalidBitSize(bits));
+    }
+    crate::basis::check_degree(n)?;
+    let two_n = 2 * n as u64;
+    let (lower, upper) = (1u64 << (bits - 1), (1u64 << bits) - 1);
+    let usable = |k: u64| {
+        let p = k.checked_mul(two_n).and_then(|x| x.checked_add(1))?;
+        ((lower..=upper).contains(&p) && is_prime(p) && !exclude.contains(&p)).then_some(p)
+    };
+    // Candidates k 2n + 1, walking outwards from the one nearest the target.
+    let centre = target.clamp(lower, upper).saturating_sub(1) / two_n;
+    let (k_min, k_max) = (lower / two_n, upper / two_n);
+    for step in 0..=(k_max - k_min) {
+        let below = centre.checked_sub(step).filter(|&k| k >= k_min).and_then(usable);
+        let above = centre.checked_add(step + 1).filter(|&k| k <= k_max).and_then(usable);
+        match (below, above) {
+            (Some(b), Some(a)) => return Ok(if target.abs_diff(a) < target.abs_diff(b) { a } else { b }),
+            (Some(p), None) | (None, Some(p)) => return Ok(p),
+            (None, None) if centre < k_min + step && centre + step >= k_max => break,
+            (None, None) => {}
+        }
+    }
+    Err(RingError::NotEnoughPrimes {
+        wanted: 1,
+        found: 0,
+        bits,
+        two_n,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +161,34 @@ mod tests {
             assert!(more.iter().all(|p| !primes.contains(p)));
             assert!(more[0] < *primes.last().unwrap());
         }
+    }
+
+    #[test]
+    fn the_nearest_prime_is_the_nearest() {
+        let n = 1 << 12;
+        let two_n = 2 * n as u64;
+        for target in [1u64 << 40, (1 << 40) + 12_345_678, (1 << 40) - 98_765, 1 << 39] {
+            let p = ntt_prime_near(target, 40, n, &[]).unwrap();
+            assert!(is_prime(p) && p % two_n == 1 && p >> 39 == 1);
+            // No usable prime strictly closer on either side.
+            let d = p.abs_diff(target);
+            let closer = (target.saturating_sub(d) / two_n..=(target + d) / two_n)
+                .map(|k| k * two_n + 1)
+                .filter(|&c| c.abs_diff(target) < d && c >> 39 == 1 && is_prime(c))
+                .count();
+            assert_eq!(closer, 0, "target {target}, got {p}");
+            let other = ntt_prime_near(target, 40, n, &[p]).unwrap();
+            assert_ne!(other, p);
+        }
+        // Targets outside the bit range clamp to its ends.
+        assert_eq!(ntt_prime_near(1 << 45, 40, n, &[]).unwrap() >> 39, 1);
+        assert_eq!(ntt_prime_near(3, 40, n, &[]).unwrap() >> 39, 1);
+        assert!(ntt_prime_near(1 << 40, 62, n, &[]).is_err());
+        // 7-bit primes = 1 mod 32: 97 and 113; excluding both leaves none.
+        assert!(matches!(
+            ntt_prime_near(100, 7, 16, &[97, 113]),
+            Err(RingError::NotEnoughPrimes { .. })
+        ));
     }
 
     #[test]

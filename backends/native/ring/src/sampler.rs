@@ -9,6 +9,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::basis::RnsBasis;
 use crate::error::RingError;
+use crate::modulus::Modulus;
 use crate::poly::{Form, RnsPoly};
 
 /// Standard deviation of the RLWE error used by CKKS parameter sets.
@@ -174,16 +175,37 @@ fn check(basis: &RnsBasis, a: &RnsPoly) {
 /// `a` as coefficient form.
 fn spread_small(basis: &RnsBasis, a: &mut RnsPoly) {
     let n = basis.n();
-    let q0 = basis.moduli()[0].value();
+    let q0 = basis.moduli()[0];
     let (first, rest) = a.data_mut().split_at_mut(n);
     for (limb, q) in rest.chunks_exact_mut(n).zip(&basis.moduli()[1..]) {
-        for (x, &v) in limb.iter_mut().zip(first.iter()) {
-            *x = if v <= q0 / 2 {
-                q.reduce(v)
-            } else {
-                q.neg(q.reduce(q0 - v))
-            };
-        }
+        lift_centered_limb(&q0, first, q, limb);
     }
     a.set_form(Form::Coefficient);
+}
+
+/// `out[k] = v_k mod q` for the centered values `v_k` of `src` mod `q0`.
+fn lift_centered_limb(q0: &Modulus, src: &[u64], q: &Modulus, out: &mut [u64]) {
+    let (q0, half) = (q0.value(), q0.value() / 2);
+    for (x, &v) in out.iter_mut().zip(src) {
+        *x = if v <= half {
+            q.reduce(v)
+        } else {
+            q.neg(q.reduce(q0 - v))
+        };
+    }
+}
+
+impl RnsBasis {
+    /// Writes into every limb of `out` (coefficient form) the coefficients of `a`'s limb 0 read
+    /// as centered residues mod `a_q0`, the prime of that limb: carries a polynomial with small
+    /// coefficients (a secret, an error) from the basis it was sampled in to this one.
+    pub fn lift_centered(&self, a: &RnsPoly, a_q0: &Modulus, out: &mut RnsPoly) {
+        assert_eq!(a.form(), Form::Coefficient, "lifting needs the coefficient form");
+        check(self, out);
+        let src = a.limb(0);
+        for (limb, q) in out.data_mut().chunks_exact_mut(self.n()).zip(self.moduli()) {
+            lift_centered_limb(a_q0, src, q, limb);
+        }
+        out.set_form(Form::Coefficient);
+    }
 }

@@ -13,11 +13,13 @@
 use crate::parameters::{Parameters, SecretDistribution};
 use blindtuner_ring::{DiscreteGaussian, Form, RingError, RnsBasis, RnsPoly, Sampler};
 
-/// The secret `s`, in NTT form over every prime of `Q`.
+/// The secret `s`, in NTT form over every prime of `Q` and of `P` (key-switching keys are
+/// encryptions under `s` modulo `Q P`).
 #[derive(Clone)]
 pub struct SecretKey {
-    q: RnsPoly,
-    fingerprint: u64,
+    pub(crate) q: RnsPoly,
+    pub(crate) p: RnsPoly,
+    pub(crate) fingerprint: u64,
 }
 
 /// Deliberately reveals nothing of the key.
@@ -70,9 +72,9 @@ pub enum KeyError {
 
 /// Draws keys and encryption randomness from a cryptographic RNG.
 pub struct KeyGenerator {
-    params: Parameters,
-    sampler: Sampler,
-    gaussian: DiscreteGaussian,
+    pub(crate) params: Parameters,
+    pub(crate) sampler: Sampler,
+    pub(crate) gaussian: DiscreteGaussian,
 }
 
 impl KeyGenerator {
@@ -104,11 +106,22 @@ impl KeyGenerator {
                 self.sampler.sparse_ternary(&ring_q, hamming_weight, &mut q)
             }
         }
+        let p = self.lift_to_p(&q);
         ring_q.ntt(&mut q);
         SecretKey {
             q,
+            p,
             fingerprint: self.params.fingerprint(),
         }
+    }
+
+    /// The NTT form over `P` of a small polynomial given in coefficient form over `Q`.
+    pub(crate) fn lift_to_p(&self, small: &RnsPoly) -> RnsPoly {
+        let ring_p = self.params.ring_p();
+        let mut p = RnsPoly::zero(ring_p, ring_p.moduli().len(), Form::Coefficient);
+        ring_p.lift_centered(small, &self.params.ring_q().moduli()[0], &mut p);
+        ring_p.ntt(&mut p);
+        p
     }
 
     /// The public key of `sk`.
@@ -154,12 +167,12 @@ impl KeyGenerator {
         Ok(())
     }
 
-    fn gaussian_ntt(&mut self, ring: &RnsBasis, out: &mut RnsPoly) {
+    pub(crate) fn gaussian_ntt(&mut self, ring: &RnsBasis, out: &mut RnsPoly) {
         self.sampler.gaussian(ring, &self.gaussian, out);
         ring.ntt(out);
     }
 
-    fn check(&self, fingerprint: u64) -> Result<(), KeyError> {
+    pub(crate) fn check(&self, fingerprint: u64) -> Result<(), KeyError> {
         check_fingerprint(&self.params, fingerprint)
     }
 
@@ -182,7 +195,7 @@ pub fn decrypt(params: &Parameters, sk: &SecretKey, ct: &Ciphertext, out: &mut R
     Ok(())
 }
 
-fn check_fingerprint(params: &Parameters, found: u64) -> Result<(), KeyError> {
+pub(crate) fn check_fingerprint(params: &Parameters, found: u64) -> Result<(), KeyError> {
     if found != params.fingerprint() {
         return Err(KeyError::ForeignKey {
             expected: params.fingerprint(),

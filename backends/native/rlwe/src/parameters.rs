@@ -8,6 +8,7 @@
 //! the HomomorphicEncryption.org table; [`Parameters::new_toy`] accepts any
 //! security and marks the result as toy, for tests and examples only.
 
+use crate::keyswitch::MAX_DIGITS;
 use crate::security::{SecurityLevel, level_of, max_log_qp};
 use blindtuner_ring::{RingError, RnsBasis, ntt_primes};
 use std::fmt;
@@ -160,6 +161,14 @@ impl Parameters {
         }
         if let Some(dup) = p.iter().find(|x| q.contains(x)) {
             return Err(RingError::DuplicatePrime(*dup).into());
+        }
+        let digits = q.len().div_ceil(p.len());
+        if digits > MAX_DIGITS {
+            return Err(ParameterError::Invalid(format!(
+                "{} ciphertext primes over {} special primes make {digits} key-switching digits; at most {MAX_DIGITS} are supported, add special primes",
+                q.len(),
+                p.len()
+            )));
         }
         let ring_q = Arc::new(RnsBasis::new(n, &q)?);
         let ring_p = Arc::new(RnsBasis::new(n, &p)?);

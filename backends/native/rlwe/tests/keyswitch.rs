@@ -1,0 +1,196 @@
+//! Hybrid key switching against its definition: for a key from `s'` to `s`, the switched pair
+//! `(u0, u1)` of `d` satisfies `u0 + u1 s = d s' + e` with `e` small, at every level and for
+//! digit layouts with full and partial last digits.
+
+use blindtuner_ring::{Automorphism, Form, RnsPoly, Sampler, rotation_galois_element};
+use blindtuner_rlwe::{
+    Ciphertext, DEFAULT_ERROR_STD, Decomposition, KeyError, KeyGenerator, KeySwitchScratch, KeySwitcher, Moduli,
+    Parameters, ParametersLiteral, SecretDistribution, SecretKey, decrypt,
+};
+
+fn params(q: Vec<u32>, p: Vec<u32>) -> Parameters {
+    Parameters::new_toy(&ParametersLiteral {
+        log_n: 10,
+        q: Moduli::Bits(q),
+        p: Moduli::Bits(p),
+        secret: SecretDistribution::Ternary,
+        error_std: DEFAULT_ERROR_STD,
+    })
+    .unwrap()
+}
+
+/// Digit layouts: one prime per digit, two per digit with a partial last digit, one digit.
+fn layouts() -> Vec<Parameters> {
+    vec![
+        params(vec![50, 40, 40, 40], vec![55]),
+        params(vec![50, 40, 40, 40, 40], vec![50, 50]),
+        params(vec![45, 40, 40], vec![50, 50, 50]),
+    ]
+}
+
+/// log2 of the largest centred coefficient (over every limb's CRT value, read from limb 0
+/// since the noise is far below q_0) of `a - b`, both in NTT form.
+fn log2_distance(params: &Parameters, a: &RnsPoly, b: &RnsPoly) -> f64 {
+    let ring = params.ring_q();
+    let mut d = RnsPoly::zero(ring, a.limbs(), Form::Evaluation);
+    ring.sub(a, b, &mut d);
+    ring.intt(&mut d);
+    let q0 = params.q()[0];
+    // A large value in limb 0 means a wrong result; it must also agree across limbs.
+    let max = d.limb(0).iter().map(|&x| x.min(q0 - x)).max().unwrap();
+    for i in 1..d.limbs() {
+        let qi = params.q()[i];
+        for (k, (&x, &y)) in d.limb(0).iter().zip(d.limb(i)).enumerate() {
+            let centred = if x <= q0 / 2 { x as i128 } else { x as i128 - q0 as i128 };
+            assert_eq!(
+                centred.rem_euclid(qi as i128) as u64,
+                y,
+                "limb {i} coefficient {k} disagrees"
+            );
+        }
+    }
+    (max as f64).max(1.0).log2()
+}
+
+fn random_poly(params: &Parameters, limbs: usize, seed: u8) -> RnsPoly {
+    let mut p = RnsPoly::zero(params.ring_q(), limbs, Form::Evaluation);
+    Sampler::from_seed([seed; 32]).uniform(params.ring_q(), &mut p);
+    p
+}
+
+/// `c0 + c1 s` for a pair of polynomials.
+fn phase(params: &Parameters, sk: &SecretKey, c0: &RnsPoly, c1: &RnsPoly) -> RnsPoly {
+    let ct = Ciphertext {
+        c0: c0.clone(),
+        c1: c1.clone(),
+    };
+    let mut out = RnsPoly::zero(params.ring_q(), c0.limbs(), Form::Evaluation);
+    decrypt(params, sk, &ct, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn relinearisation_keys_switch_s_squared_to_s_at_every_level() {
+    for params in layouts() {
+        let mut kg = KeyGenerator::from_seed_for_tests(&params, [7; 32]).unwrap();
+        let sk = kg.secret_key();
+        let rlk = kg.relinearization_key(&sk).unwrap();
+        assert_eq!(rlk.key().digits(), params.digits());
+        let switcher = KeySwitcher::new(&params).unwrap();
+        let mut scratch = KeySwitchScratch::new(&params);
+        let ring = params.ring_q();
+        for limbs in (1..=params.q().len()).rev() {
+            let d = random_poly(&params, limbs, limbs as u8);
+            let (mut u0, mut u1) = (d.clone(), d.clone());
+            switcher.switch(&d, rlk.key(), &mut u0, &mut u1, &mut scratch).unwrap();
+            assert_eq!((u0.limbs(), u1.limbs()), (limbs, limbs));
+            // Reference d s^2 from the secret: decrypting (0, d s) gives d s^2.
+            let mut ds = RnsPoly::zero(ring, limbs, Form::Evaluation);
+            let zero = RnsPoly::zero(ring, limbs, Form::Evaluation);
+            let via_phase = phase(&params, &sk, &zero, &d);
+            ring.mul(&via_phase, &phase(&params, &sk, &zero, &one(&params, limbs)), &mut ds);
+            let bits = log2_distance(&params, &phase(&params, &sk, &u0, &u1), &ds);
+            assert!(bits < 10.0, "{:?}: noise 2^{bits:.1} at {limbs} limbs", params.q());
+        }
+    }
+}
+
+/// The constant polynomial 1 in NTT form.
+fn one(params: &Parameters, limbs: usize) -> RnsPoly {
+    let mut p = RnsPoly::zero(params.ring_q(), limbs, Form::Coefficient);
+    for i in 0..limbs {
+        p.limb_mut(i)[0] = 1;
+    }
+    params.ring_q().ntt(&mut p);
+    p
+}
+
+#[test]
+fn automorphisms_map_the_plaintext_and_hoisting_changes_nothing() {
+    for params in layouts() {
+        let ring = params.ring_q();
+        let mut kg = KeyGenerator::from_seed_for_tests(&params, [9; 32]).unwrap();
+        let sk = kg.secret_key();
+        let switcher = KeySwitcher::new(&params).unwrap();
+        let mut scratch = KeySwitchScratch::new(&params);
+        let elements: Vec<u64> = [1, -1, 3, 100]
+            .iter()
+            .map(|&k| rotation_galois_element(params.n(), k))
+            .chain([2 * params.n() as u64 - 1])
+            .collect();
+        let keys: Vec<_> = elements.iter().map(|&g| kg.galois_key(&sk, g).unwrap()).collect();
+        for limbs in [params.q().len(), 2] {
+            // A message with coefficients up to 2^30 under a fresh encryption.
+            let mut m = RnsPoly::zero(ring, limbs, Form::Coefficient);
+            let mut sampler = Sampler::from_seed([limbs as u8; 32]);
+            sampler.uniform(ring, &mut m);
+            let q0 = params.q()[0];
+            let small: Vec<u64> = m.limb(0).iter().map(|&x| x & ((1 << 30) - 1)).collect();
+            m.limb_mut(0).copy_from_slice(&small);
+            let mut m_small = RnsPoly::zero(ring, limbs, Form::Coefficient);
+            ring.lift_centered(&m, &ring.moduli()[0], &mut m_small);
+            ring.ntt(&mut m_small);
+            let mut ct = Ciphertext::zero(&params, limbs);
+            kg.encrypt_zero_sk(&sk, &mut ct).unwrap();
+            ring.add_assign(&mut ct.c0, &m_small);
+            assert!(q0 > 1 << 40);
+
+            let mut decomposition = Decomposition::new(&params);
+            switcher.decompose(&ct.c1, &mut decomposition);
+            for key in &keys {
+                let mut out = Ciphertext::zero(&params, limbs);
+                switcher.automorphism(&ct, key, &mut out, &mut scratch).unwrap();
+                let mut want = m_small.clone();
+                ring.automorphism(
+                    &Automorphism::new(ring, key.galois_element()).unwrap(),
+                    &m_small,
+                    &mut want,
+                );
+                let mut got = RnsPoly::zero(ring, limbs, Form::Evaluation);
+                decrypt(&params, &sk, &out, &mut got).unwrap();
+                let bits = log2_distance(&params, &got, &want);
+                assert!(bits < 10.0, "g = {}: noise 2^{bits:.1}", key.galois_element());
+
+                let mut hoisted = Ciphertext::zero(&params, limbs);
+                switcher
+                    .automorphism_hoisted(&ct, &decomposition, key, &mut hoisted, &mut scratch)
+                    .unwrap();
+                assert_eq!(hoisted, out, "hoisting must compute the same ciphertext");
+            }
+        }
+    }
+}
+
+#[test]
+fn keys_of_another_parameter_set_are_refused() {
+    let (a, b) = (params(vec![50, 40], vec![50]), params(vec![50, 41], vec![50]));
+    let mut kg_b = KeyGenerator::from_seed_for_tests(&b, [1; 32]).unwrap();
+    let sk_b = kg_b.secret_key();
+    let foreign = kg_b.relinearization_key(&sk_b).unwrap();
+    let switcher = KeySwitcher::new(&a).unwrap();
+    let mut scratch = KeySwitchScratch::new(&a);
+    let d = random_poly(&a, 2, 3);
+    let (mut u0, mut u1) = (d.clone(), d.clone());
+    assert!(matches!(
+        switcher.switch(&d, foreign.key(), &mut u0, &mut u1, &mut scratch),
+        Err(KeyError::ForeignKey { .. })
+    ));
+    let mut kg_a = KeyGenerator::from_seed_for_tests(&a, [2; 32]).unwrap();
+    assert!(matches!(
+        kg_a.relinearization_key(&sk_b),
+        Err(KeyError::ForeignKey { .. })
+    ));
+}
+
+#[test]
+fn too_many_digits_are_refused() {
+    let lit = ParametersLiteral {
+        log_n: 10,
+        q: Moduli::Bits(vec![30; 33]),
+        p: Moduli::Bits(vec![31]),
+        secret: SecretDistribution::Ternary,
+        error_std: DEFAULT_ERROR_STD,
+    };
+    let e = Parameters::new_toy(&lit).unwrap_err();
+    assert!(e.to_string().contains("33 key-switching digits"), "{e}");
+}
