@@ -32,9 +32,9 @@ impl std::fmt::Debug for SecretKey {
 /// `(b, a) = (-a s + e, a)` at the highest level, NTT form.
 #[derive(Debug, Clone)]
 pub struct PublicKey {
-    b: RnsPoly,
-    a: RnsPoly,
-    fingerprint: u64,
+    pub(crate) b: RnsPoly,
+    pub(crate) a: RnsPoly,
+    pub(crate) fingerprint: u64,
 }
 
 /// An RLWE ciphertext `(c0, c1)` in NTT form; both parts have the same limbs.
