@@ -1,11 +1,13 @@
 //! The RLWE layer of blindtuner's native CKKS engine, above `ring`:
 //! parameter sets and their security, keys, encryption and decryption, and
-//! hybrid key switching (relinearisation, automorphisms, hoisting).
+//! hybrid key switching (relinearisation, automorphisms, hoisting), and the
+//! binary format that stores them ([`WireFormat`]).
 
 mod keys;
 mod keyswitch;
 mod parameters;
 pub mod security;
+mod wire;
 
 pub use keys::{Ciphertext, KeyError, KeyGenerator, PublicKey, SecretKey, decrypt};
 pub use keyswitch::{
@@ -16,3 +18,7 @@ pub use parameters::{
     DEFAULT_ERROR_STD, Moduli, ParameterError, Parameters, ParametersLiteral, SecretDistribution, Security,
 };
 pub use security::SecurityLevel;
+pub use wire::{
+    CHECKSUM_LEN, FORMAT_VERSION, Frame, HEADER_LEN, MAGIC, MAX_PRIMES, ObjectKind, Reader, WireError, WireFormat,
+    Writer, frame, read_parameters, read_poly, unframe, write_parameters, write_poly,
+};
