@@ -128,11 +128,26 @@ impl GaloisKey {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvaluationKeys {
     pub relinearization: Option<RelinearizationKey>,
-    /// Galois keys by Galois element.
-    pub galois: BTreeMap<u64, GaloisKey>,
+    /// Galois keys by their Galois element.
+    pub(crate) galois: BTreeMap<u64, GaloisKey>,
 }
 
 impl EvaluationKeys {
+    /// Adds (or replaces) the key of its Galois element.
+    pub fn insert_galois(&mut self, key: GaloisKey) {
+        self.galois.insert(key.galois_element(), key);
+    }
+
+    /// The key of the Galois element `g` (mod `2N`), if present.
+    pub fn galois(&self, g: u64) -> Option<&GaloisKey> {
+        self.galois.get(&g)
+    }
+
+    /// The Galois elements that have keys, increasing.
+    pub fn galois_elements(&self) -> impl Iterator<Item = u64> + '_ {
+        self.galois.keys().copied()
+    }
+
     /// Bytes of key material.
     pub fn size_bytes(&self) -> usize {
         let relin = self.relinearization.as_ref().map_or(0, |k| k.0.size_bytes());
@@ -189,7 +204,12 @@ impl KeyGenerator {
             ring_p.mul(&a.p, to_p, &mut a_s.p);
             ring_q.sub_assign(&mut b.q, &a_s.q);
             ring_p.sub_assign(&mut b.p, &a_s.p);
-            for (i, &p_i) in p_mod_q.iter().enumerate().take(((j + 1) * alpha).min(lq)).skip(j * alpha) {
+            for (i, &p_i) in p_mod_q
+                .iter()
+                .enumerate()
+                .take(((j + 1) * alpha).min(lq))
+                .skip(j * alpha)
+            {
                 let qi = &ring_q.moduli()[i];
                 for (x, &s) in b.q.limb_mut(i).iter_mut().zip(from.limb(i)) {
                     *x = qi.add(*x, qi.mul(s, p_i));

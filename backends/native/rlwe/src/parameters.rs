@@ -280,6 +280,11 @@ fn fingerprint(log_n: u32, q: &[u64], p: &[u64], secret: SecretDistribution, err
     };
     bytes.extend_from_slice(&h.to_le_bytes());
     bytes.extend_from_slice(&error_std.to_bits().to_le_bytes());
+    fnv1a(&bytes)
+}
+
+/// FNV-1a, 64 bits: the digest of fingerprints and of the wire format's checksum.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -19,7 +19,12 @@
 //!                | error_std f64 (IEEE 754 bits) | security u8 (0 toy, 1 standard)
 //! Ciphertext  := c0 poly | c1 poly   (evaluation form, the same 1..=#q limbs)
 //! PublicKey   := b poly | a poly     (evaluation form, #q limbs)
-//! SecretKey   := s poly              (evaluation form, #q limbs)
+//! SecretKey   := s over Q poly | s over P poly   (evaluation form, #q and #p limbs)
+//! qp          := poly over Q (#q limbs) | poly over P (#p limbs)     (evaluation form)
+//! SwitchingKey := digits u32 (= ceil(#q / #p)) | (b_j qp | a_j qp) x digits
+//! RelinearizationKey := SwitchingKey body
+//! EvaluationKeys := has relinearization u8 (0 or 1) | [SwitchingKey body]
+//!                 | #galois u32 | (galois element u64 | SwitchingKey body) x #galois, elements increasing
 //! ```
 //!
 //! `N` is not repeated in polynomials: it is fixed by the parameter set, which the fingerprint
@@ -32,8 +37,11 @@
 //! layers above (ckks) frame their own objects the same way.
 
 use crate::keys::{Ciphertext, PublicKey, SecretKey};
-use crate::parameters::{Moduli, ParameterError, Parameters, ParametersLiteral, SecretDistribution, Security};
+use crate::keyswitch::{EvaluationKeys, GaloisKey, QpPoly, RelinearizationKey, SwitchingKey};
+use crate::parameters::{Moduli, ParameterError, Parameters, ParametersLiteral, SecretDistribution, Security, fnv1a};
+use blindtuner_ring::Automorphism;
 use blindtuner_ring::{Form, RnsBasis, RnsPoly};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The first four bytes of every object.
@@ -52,8 +60,7 @@ pub const MAX_PRIMES: usize = 128;
 
 /// What a frame holds. The tag values are part of the format and never change meaning; a tag
 /// this build does not know is [`WireError::UnknownKind`]. This crate reads and writes
-/// parameters, ciphertexts, public and secret keys; the switching-key kinds are reserved for key
-/// switching and `Plaintext` for the ckks layer.
+/// parameters, ciphertexts and keys; `Plaintext` is reserved for the ckks layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ObjectKind {
@@ -62,7 +69,7 @@ pub enum ObjectKind {
     PublicKey = 3,
     SwitchingKey = 4,
     RelinearizationKey = 5,
-    GaloisKeys = 6,
+    EvaluationKeys = 6,
     SecretKey = 7,
     Plaintext = 8,
 }
@@ -74,7 +81,7 @@ impl ObjectKind {
         ObjectKind::PublicKey,
         ObjectKind::SwitchingKey,
         ObjectKind::RelinearizationKey,
-        ObjectKind::GaloisKeys,
+        ObjectKind::EvaluationKeys,
         ObjectKind::SecretKey,
         ObjectKind::Plaintext,
     ];
@@ -92,7 +99,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::PublicKey => "a public key",
             ObjectKind::SwitchingKey => "a switching key",
             ObjectKind::RelinearizationKey => "a relinearization key",
-            ObjectKind::GaloisKeys => "Galois keys",
+            ObjectKind::EvaluationKeys => "evaluation keys",
             ObjectKind::SecretKey => "a secret key",
             ObjectKind::Plaintext => "a plaintext",
         })
@@ -272,11 +279,6 @@ fn u64_chunks(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// FNV-1a 64: a checksum against accidental corruption, not a MAC.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// Frames `body` as an object of `kind` belonging to the parameter set `fingerprint`.
 pub fn frame(kind: ObjectKind, fingerprint: u64, body: &[u8]) -> Vec<u8> {
@@ -596,6 +598,110 @@ impl WireFormat for SecretKey {
             q: read_eval_poly(r, params.ring_q(), Some(params.q().len()))?,
             p: read_eval_poly(r, params.ring_p(), Some(params.p().len()))?,
             fingerprint: params.fingerprint(),
+        })
+    }
+}
+
+fn write_qp(w: &mut Writer, params: &Parameters, x: &QpPoly) -> Result<(), WireError> {
+    write_poly(w, params.ring_q(), &x.q)?;
+    write_poly(w, params.ring_p(), &x.p)
+}
+
+fn read_qp(r: &mut Reader<'_>, params: &Parameters) -> Result<QpPoly, WireError> {
+    Ok(QpPoly {
+        q: read_eval_poly(r, params.ring_q(), Some(params.q().len()))?,
+        p: read_eval_poly(r, params.ring_p(), Some(params.p().len()))?,
+    })
+}
+
+impl WireFormat for SwitchingKey {
+    const KIND: ObjectKind = ObjectKind::SwitchingKey;
+
+    fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
+        check_fingerprint(params, self.fingerprint)?;
+        w.u32(self.b.len() as u32);
+        for (b, a) in self.b.iter().zip(&self.a) {
+            write_qp(w, params, b)?;
+            write_qp(w, params, a)?;
+        }
+        Ok(())
+    }
+
+    fn read_body(params: &Parameters, r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let digits = r.u32()? as usize;
+        if digits != params.digits() {
+            return Err(WireError::Invalid(format!(
+                "a switching key of {digits} digits, the parameters have {}",
+                params.digits()
+            )));
+        }
+        let mut key = SwitchingKey {
+            b: Vec::with_capacity(digits),
+            a: Vec::with_capacity(digits),
+            fingerprint: params.fingerprint(),
+        };
+        for _ in 0..digits {
+            key.b.push(read_qp(r, params)?);
+            key.a.push(read_qp(r, params)?);
+        }
+        Ok(key)
+    }
+}
+
+impl WireFormat for RelinearizationKey {
+    const KIND: ObjectKind = ObjectKind::RelinearizationKey;
+
+    fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
+        self.0.write_body(params, w)
+    }
+
+    fn read_body(params: &Parameters, r: &mut Reader<'_>) -> Result<Self, WireError> {
+        SwitchingKey::read_body(params, r).map(RelinearizationKey)
+    }
+}
+
+/// What a client sends a server: no secret is in it.
+impl WireFormat for EvaluationKeys {
+    const KIND: ObjectKind = ObjectKind::EvaluationKeys;
+
+    fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
+        w.u8(self.relinearization.is_some() as u8);
+        if let Some(rlk) = &self.relinearization {
+            rlk.write_body(params, w)?;
+        }
+        w.u32(self.galois.len() as u32);
+        for (&g, key) in &self.galois {
+            w.u64(g);
+            key.key.write_body(params, w)?;
+        }
+        Ok(())
+    }
+
+    fn read_body(params: &Parameters, r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let relinearization = match r.u8()? {
+            0 => None,
+            1 => Some(RelinearizationKey::read_body(params, r)?),
+            flag => return Err(WireError::Invalid(format!("relinearization flag {flag} is not 0 or 1"))),
+        };
+        let count = r.u32()?;
+        let mut galois = BTreeMap::new();
+        let mut last = None;
+        for _ in 0..count {
+            let g = r.u64()?;
+            if last.is_some_and(|prev| prev >= g) {
+                return Err(WireError::Invalid("Galois elements are not in increasing order".into()));
+            }
+            last = Some(g);
+            let automorphism = Automorphism::new(params.ring_q(), g)
+                .ok()
+                .filter(|a| a.galois_element() == g)
+                .ok_or_else(|| WireError::Invalid(format!("{g} is not a Galois element of N = {}", params.n())))?;
+            let key = SwitchingKey::read_body(params, r)?;
+            galois.insert(g, GaloisKey { key, automorphism });
+        }
+        Ok(EvaluationKeys {
+            relinearization,
+            galois,
         })
     }
 }

@@ -1,11 +1,12 @@
 //! The wire format: every object round-trips, and truncated, corrupted, foreign or malformed
 //! input is an error, never a panic.
 
-use blindtuner_ring::{Form, RnsPoly};
+use blindtuner_ring::{Form, RnsPoly, rotation_galois_element};
 use blindtuner_rlwe::{
-    CHECKSUM_LEN, Ciphertext, DEFAULT_ERROR_STD, FORMAT_VERSION, HEADER_LEN, KeyGenerator, MAX_PRIMES, Moduli,
-    ObjectKind, ParameterError, Parameters, ParametersLiteral, PublicKey, SecretDistribution, SecretKey, Security,
-    SecurityLevel, WireError, WireFormat, Writer, decrypt, frame, read_parameters, write_parameters,
+    CHECKSUM_LEN, Ciphertext, DEFAULT_ERROR_STD, EvaluationKeys, FORMAT_VERSION, HEADER_LEN, KeyGenerator, MAX_PRIMES,
+    Moduli, ObjectKind, ParameterError, Parameters, ParametersLiteral, PublicKey, RelinearizationKey,
+    SecretDistribution, SecretKey, Security, SecurityLevel, WireError, WireFormat, Writer, decrypt, frame,
+    read_parameters, write_parameters,
 };
 
 fn literal(log_n: u32, q: Vec<u32>, secret: SecretDistribution) -> ParametersLiteral {
@@ -33,6 +34,8 @@ struct Fixture {
     pk: PublicKey,
     /// Encryptions of zero at every level and at the lowest.
     cts: [Ciphertext; 2],
+    /// Relinearisation and two Galois keys.
+    evk: EvaluationKeys,
 }
 
 fn fixture() -> Fixture {
@@ -45,7 +48,18 @@ fn fixture() -> Fixture {
         kg.encrypt_zero_pk(&pk, &mut ct).unwrap();
         ct
     });
-    Fixture { params, sk, pk, cts }
+    let mut evk = EvaluationKeys::default();
+    evk.relinearization = Some(kg.relinearization_key(&sk).unwrap());
+    for k in [1, -1] {
+        evk.insert_galois(kg.galois_key(&sk, rotation_galois_element(params.n(), k)).unwrap());
+    }
+    Fixture {
+        params,
+        sk,
+        pk,
+        cts,
+        evk,
+    }
 }
 
 type Decode = Box<dyn Fn(&[u8]) -> Result<(), WireError>>;
@@ -82,6 +96,16 @@ fn encoded(f: &Fixture) -> Vec<(ObjectKind, Vec<u8>, Decode)> {
             ObjectKind::SecretKey,
             f.sk.to_bytes(p).unwrap(),
             decoder::<SecretKey>(p),
+        ),
+        (
+            ObjectKind::EvaluationKeys,
+            f.evk.to_bytes(p).unwrap(),
+            decoder::<EvaluationKeys>(p),
+        ),
+        (
+            ObjectKind::RelinearizationKey,
+            f.evk.relinearization.as_ref().unwrap().to_bytes(p).unwrap(),
+            decoder::<RelinearizationKey>(p),
         ),
     ]
 }
@@ -167,6 +191,28 @@ fn ciphertexts_and_keys_round_trip() {
     let (a, b) = (noise(p, &sk, &ct), noise(p, &f.sk, &ct));
     assert_eq!(a, b);
     assert!(a < 2000, "{a}");
+
+    let evk = EvaluationKeys::from_bytes(p, &f.evk.to_bytes(p).unwrap()).unwrap();
+    assert_eq!(evk, f.evk);
+    assert_eq!(evk.galois_elements().count(), 2);
+}
+
+#[test]
+fn evaluation_keys_with_a_bad_galois_element_or_order_are_invalid() {
+    let f = fixture();
+    let p = &f.params;
+    let bytes = f.evk.to_bytes(p).unwrap();
+    let key_len = f.evk.relinearization.as_ref().unwrap().to_bytes(p).unwrap().len() - HEADER_LEN - CHECKSUM_LEN;
+    // The first Galois element sits after the flag, the relinearisation key and the count.
+    let at = HEADER_LEN + 1 + key_len + 4;
+    let elements: Vec<u64> = f.evk.galois_elements().collect();
+    for bad in [2u64, elements[1], 2 * p.n() as u64 + 1] {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&bad.to_le_bytes());
+        reseal(&mut b);
+        let e = EvaluationKeys::from_bytes(p, &b).unwrap_err();
+        assert!(matches!(e, WireError::Invalid(_)), "{bad}: {e}");
+    }
 }
 
 #[test]
