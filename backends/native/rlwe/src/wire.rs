@@ -278,8 +278,6 @@ fn u64_chunks(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
-/// FNV-1a 64: a checksum against accidental corruption, not a MAC.
-
 /// Frames `body` as an object of `kind` belonging to the parameter set `fingerprint`.
 pub fn frame(kind: ObjectKind, fingerprint: u64, body: &[u8]) -> Vec<u8> {
     let mut w = Writer::framed(kind, fingerprint);
