@@ -11,7 +11,7 @@
 //! rebuilt from the residues of `-v`, so the f64 sum never cancels: the
 //! result has full double precision whatever the size of `Q`.
 
-use crate::{CkksError, SpecialFft};
+use crate::{CkksError, Plaintext, SpecialFft};
 use blindtuner_ring::{Form, Modulus, RnsBasis, RnsPoly};
 use num_complex::Complex64;
 use std::sync::Arc;
@@ -81,7 +81,7 @@ impl Encoder {
 
     /// Encodes `round(scale * m)` for the slots `values` (missing slots are
     /// zero) into `out`, in NTT form over `out.limbs()` limbs.
-    pub fn encode(
+    pub fn encode_poly(
         &self,
         values: &[Complex64],
         scale: f64,
@@ -92,7 +92,7 @@ impl Encoder {
     }
 
     /// Encodes real values (imaginary parts zero).
-    pub fn encode_real(
+    pub fn encode_real_poly(
         &self,
         values: &[f64],
         scale: f64,
@@ -104,6 +104,41 @@ impl Encoder {
                 *z = Complex64::new(v, 0.0);
             }
         })
+    }
+
+    /// Encodes the slots `values` at `scale` into `pt`, at `pt`'s level.
+    pub fn encode(
+        &self,
+        values: &[Complex64],
+        scale: f64,
+        pt: &mut Plaintext,
+        scratch: &mut EncoderScratch,
+    ) -> Result<(), CkksError> {
+        self.encode_poly(values, scale, &mut pt.poly, scratch)?;
+        (pt.scale, pt.slots) = (scale, self.slots());
+        Ok(())
+    }
+
+    /// Encodes real slot values at `scale` into `pt`, at `pt`'s level.
+    pub fn encode_real(
+        &self,
+        values: &[f64],
+        scale: f64,
+        pt: &mut Plaintext,
+        scratch: &mut EncoderScratch,
+    ) -> Result<(), CkksError> {
+        self.encode_real_poly(values, scale, &mut pt.poly, scratch)?;
+        (pt.scale, pt.slots) = (scale, self.slots());
+        Ok(())
+    }
+
+    /// Decodes `pt` (one value per slot) into `out`.
+    pub fn decode(&self, pt: &Plaintext, out: &mut [Complex64], scratch: &mut EncoderScratch) -> Result<(), CkksError> {
+        if pt.slots != self.slots() {
+            return Err(CkksError::SlotMismatch(pt.slots, self.slots()));
+        }
+        self.decode_poly(&pt.poly, pt.scale, out, scratch);
+        Ok(())
     }
 
     /// Encodes the first `count` slots as written by `fill` into the
@@ -151,7 +186,7 @@ impl Encoder {
 
     /// Decodes a plaintext in NTT form, dividing by `scale`, into `out`
     /// (one value per slot).
-    pub fn decode(&self, pt: &RnsPoly, scale: f64, out: &mut [Complex64], scratch: &mut EncoderScratch) {
+    pub fn decode_poly(&self, pt: &RnsPoly, scale: f64, out: &mut [Complex64], scratch: &mut EncoderScratch) {
         let n = self.slots();
         assert_eq!(out.len(), n, "decode output must hold one value per slot");
         let poly = scratch
@@ -245,9 +280,9 @@ mod tests {
             let z = random(slots, log_scale as u64 + slots as u64, 1.0);
             let scale = 2f64.powi(log_scale);
             let mut pt = RnsPoly::zero(&b, 4, Form::Evaluation);
-            enc.encode(&z, scale, &mut pt, &mut scratch).unwrap();
+            enc.encode_poly(&z, scale, &mut pt, &mut scratch).unwrap();
             let mut back = vec![Complex64::default(); slots];
-            enc.decode(&pt, scale, &mut back, &mut scratch);
+            enc.decode_poly(&pt, scale, &mut back, &mut scratch);
             let bits = precision_bits(&z, &back);
             let want = (log_scale as f64 - 12.0 / 2.0 - 3.0).min(40.0);
             assert!(
@@ -267,9 +302,9 @@ mod tests {
         let z = random(512, 9, 100.0);
         let scale = 2f64.powi(100);
         let mut pt = RnsPoly::zero(&b, 4, Form::Evaluation);
-        enc.encode(&z, scale, &mut pt, &mut scratch).unwrap();
+        enc.encode_poly(&z, scale, &mut pt, &mut scratch).unwrap();
         let mut back = vec![Complex64::default(); 512];
-        enc.decode(&pt, scale, &mut back, &mut scratch);
+        enc.decode_poly(&pt, scale, &mut back, &mut scratch);
         assert!(precision_bits(&z, &back) > 38.0, "{}", precision_bits(&z, &back));
     }
 
@@ -284,8 +319,9 @@ mod tests {
             RnsPoly::zero(&b, 2, Form::Evaluation),
             RnsPoly::zero(&b, 2, Form::Evaluation),
         );
-        enc.encode_real(&re, 2f64.powi(30), &mut a, &mut scratch).unwrap();
-        enc.encode(&as_complex, 2f64.powi(30), &mut c, &mut scratch).unwrap();
+        enc.encode_real_poly(&re, 2f64.powi(30), &mut a, &mut scratch).unwrap();
+        enc.encode_poly(&as_complex, 2f64.powi(30), &mut c, &mut scratch)
+            .unwrap();
         assert_eq!(a, c);
     }
 
@@ -296,9 +332,9 @@ mod tests {
         let mut scratch = EncoderScratch::default();
         let z = random(64, 3, 1.0);
         let mut pt = RnsPoly::zero(&b, 1, Form::Evaluation);
-        enc.encode(&z, 2f64.powi(40), &mut pt, &mut scratch).unwrap();
+        enc.encode_poly(&z, 2f64.powi(40), &mut pt, &mut scratch).unwrap();
         let mut back = vec![Complex64::default(); 64];
-        enc.decode(&pt, 2f64.powi(40), &mut back, &mut scratch);
+        enc.decode_poly(&pt, 2f64.powi(40), &mut back, &mut scratch);
         assert!(precision_bits(&z, &back) > 30.0);
     }
 
@@ -311,15 +347,15 @@ mod tests {
         let mut s = EncoderScratch::default();
         let mut pt = RnsPoly::zero(&b, 1, Form::Evaluation);
         assert!(matches!(
-            enc.encode(&random(9, 1, 1.0), 2f64.powi(30), &mut pt, &mut s),
+            enc.encode_poly(&random(9, 1, 1.0), 2f64.powi(30), &mut pt, &mut s),
             Err(CkksError::TooManyValues { .. })
         ));
         assert!(matches!(
-            enc.encode(&random(8, 1, 1.0), f64::NAN, &mut pt, &mut s),
+            enc.encode_poly(&random(8, 1, 1.0), f64::NAN, &mut pt, &mut s),
             Err(CkksError::Scale(_))
         ));
         assert!(matches!(
-            enc.encode(&[Complex64::new(f64::INFINITY, 0.0)], 2f64.powi(30), &mut pt, &mut s),
+            enc.encode_poly(&[Complex64::new(f64::INFINITY, 0.0)], 2f64.powi(30), &mut pt, &mut s),
             Err(CkksError::Overflow { .. })
         ));
     }

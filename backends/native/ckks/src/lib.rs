@@ -1,16 +1,31 @@
-//! The CKKS layer of blindtuner's native engine.
+//! The CKKS layer of blindtuner's native engine, above `rlwe`.
 //!
-//! Today: the [`Encoder`] between slot vectors and RNS plaintext
-//! polynomials, built on the special FFT ([`SpecialFft`]). The evaluator
-//! (multiply, rescale, rotate, linear transforms, polynomials) builds on the
-//! `rlwe` layer below it.
+//! * [`Parameters`]: the RLWE set with the default scale and its canonical scale chain
+//!   ([`presets`] for tests, N = 2^14 and N = 2^16).
+//! * [`Encoder`]: slot vectors to plaintexts and back, through the special FFT ([`SpecialFft`]).
+//! * [`Encryptor`], [`Decryptor`]: the client side.
+//! * [`Evaluator`]: the server side, with evaluation keys only: additions, products,
+//!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum.
+//! * [`Precision`]: achieved precision in bits against an f64 reference.
 
+mod ciphertext;
 mod encoder;
+mod encryption;
+mod evaluator;
 mod fft;
+mod params;
+mod precision;
 
+pub use ciphertext::{Ciphertext, Plaintext, Product};
 pub use encoder::{Encoder, EncoderScratch};
+pub use encryption::{Decryptor, Encryptor};
+pub use evaluator::{Evaluator, EvaluatorScratch, SCALE_TOLERANCE};
 pub use fft::SpecialFft;
 pub use num_complex::Complex64;
+pub use params::{Parameters, ParametersLiteral, presets};
+pub use precision::Precision;
+
+use blindtuner_rlwe::{KeyError, ParameterError};
 
 /// Errors of the CKKS layer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,4 +38,26 @@ pub enum CkksError {
     Scale(f64),
     #[error("value {value} times scale {scale} does not fit the encoder's 126-bit range")]
     Overflow { value: f64, scale: f64 },
+    #[error(transparent)]
+    Parameters(#[from] ParameterError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("the ciphertext belongs to another parameter set ({found:#018x}, expected {expected:#018x})")]
+    ForeignCiphertext { expected: u64, found: u64 },
+    #[error("the operation needs level {needed} or more; the ciphertext is at level {level}")]
+    LevelTooLow { needed: usize, level: usize },
+    #[error("scales 2^{log_a:.4} and 2^{log_b:.4} differ at level {level}; bring them to one scale first")]
+    ScaleMismatch { level: usize, log_a: f64, log_b: f64 },
+    #[error("the ciphertext's scale 2^{log_scale:.1} is too large for level {level}; rescale first")]
+    ScaleTooLarge { level: usize, log_scale: f64 },
+    #[error("slot counts differ: {0} and {1}")]
+    SlotMismatch(usize, usize),
+    #[error("no rotation key for step {step} (Galois element {g}); the client must generate it")]
+    MissingRotationKey { step: i64, g: u64 },
+    #[error("no conjugation key; the client must generate it")]
+    MissingConjugationKey,
+    #[error("no relinearisation key; the client must generate it")]
+    MissingRelinearizationKey,
+    #[error("rotate-and-sum over {n} slots: n must be a power of two up to the slot count {slots}")]
+    SumLength { n: usize, slots: usize },
 }

@@ -37,7 +37,7 @@ fn fresh_ciphertexts_decrypt_to_their_slots() {
             .collect();
         for (use_pk, limbs) in [(false, 4), (true, 4), (true, 2)] {
             let mut pt = RnsPoly::zero(params.ring_q(), limbs, Form::Evaluation);
-            enc.encode(&z, scale, &mut pt, &mut scratch).unwrap();
+            enc.encode_poly(&z, scale, &mut pt, &mut scratch).unwrap();
             let mut ct = Ciphertext::zero(&params, limbs);
             if use_pk {
                 kg.encrypt_zero_pk(&pk, &mut ct).unwrap();
@@ -48,7 +48,7 @@ fn fresh_ciphertexts_decrypt_to_their_slots() {
             let mut out = RnsPoly::zero(params.ring_q(), limbs, Form::Evaluation);
             decrypt(&params, &sk, &ct, &mut out).unwrap();
             let mut back = vec![Complex64::default(); slots];
-            enc.decode(&out, scale, &mut back, &mut scratch);
+            enc.decode_poly(&out, scale, &mut back, &mut scratch);
             // Fresh noise is at most a few thousand in each coefficient, about
             // 2^12 sqrt(N) / 2^40 in each slot: at least 20 bits here.
             let bits = precision_bits(&z, &back);

@@ -142,6 +142,12 @@ impl RnsPoly {
         self.form = src.form;
     }
 
+    /// Makes `self` a copy of `src` (limbs and form), reusing its buffer.
+    pub fn assign(&mut self, src: &RnsPoly) {
+        self.reshape_for_overwrite(src.limbs, src.form);
+        self.copy_from(src);
+    }
+
     /// Makes `self` an output of `limbs` limbs in `form` without clearing it (unlike
     /// [`Self::resize`]): for callers that overwrite every limb, such as basis extension.
     pub fn reshape_for_overwrite(&mut self, limbs: usize, form: Form) {

@@ -456,14 +456,7 @@ impl KeySwitcher {
         out: &mut Ciphertext,
         scratch: &mut KeySwitchScratch,
     ) -> Result<(), KeyError> {
-        self.decompose(&ct.c1, &mut scratch.decomposition);
-        let KeySwitchScratch {
-            decomposition,
-            acc_p,
-            switched,
-            words,
-        } = scratch;
-        self.hoisted(ct, decomposition, key, out, acc_p, switched, words)
+        self.automorphisms_hoisted(ct, std::iter::once((key, out)), scratch)
     }
 
     /// [`Self::automorphism`] of `ct` given the [`Decomposition`] of its `c1`: for many
@@ -485,6 +478,27 @@ impl KeySwitcher {
             acc_p, switched, words, ..
         } = scratch;
         self.hoisted(ct, decomposition, key, out, acc_p, switched, words)
+    }
+
+    /// Several automorphisms of one ciphertext sharing one decomposition of its `c1`: each
+    /// `(key, out)` pair receives `sigma_g(ct)` for the key's `g`.
+    pub fn automorphisms_hoisted<'k>(
+        &self,
+        ct: &Ciphertext,
+        targets: impl IntoIterator<Item = (&'k GaloisKey, &'k mut Ciphertext)>,
+        scratch: &mut KeySwitchScratch,
+    ) -> Result<(), KeyError> {
+        self.decompose(&ct.c1, &mut scratch.decomposition);
+        let KeySwitchScratch {
+            decomposition,
+            acc_p,
+            switched,
+            words,
+        } = scratch;
+        for (key, out) in targets {
+            self.hoisted(ct, decomposition, key, out, acc_p, switched, words)?;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

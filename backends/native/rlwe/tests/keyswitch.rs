@@ -157,6 +157,15 @@ fn automorphisms_map_the_plaintext_and_hoisting_changes_nothing() {
                     .unwrap();
                 assert_eq!(hoisted, out, "hoisting must compute the same ciphertext");
             }
+            let mut outs: Vec<Ciphertext> = keys.iter().map(|_| Ciphertext::zero(&params, limbs)).collect();
+            switcher
+                .automorphisms_hoisted(&ct, keys.iter().zip(outs.iter_mut()), &mut scratch)
+                .unwrap();
+            for (key, got) in keys.iter().zip(&outs) {
+                let mut one = Ciphertext::zero(&params, limbs);
+                switcher.automorphism(&ct, key, &mut one, &mut scratch).unwrap();
+                assert_eq!(&one, got);
+            }
         }
     }
 }

@@ -1,0 +1,299 @@
+//! CKKS parameters: the RLWE set plus the default scale and the chain of scales it implies.
+//!
+//! Rescaling divides the scale by the prime it removes, so a ciphertext at level `l` that
+//! went through multiplications and rescalings from the top has the scale
+//!
+//! ```text
+//! S_(L-1) = default scale,   S_(l-1) = S_l^2 / q_l,
+//! ```
+//!
+//! the *canonical scale* of level `l`. The evaluator keeps every result on this chain (plaintext
+//! and constant factors are encoded at the scale that lands the rescaled product on it), so two
+//! ciphertexts at one level always have equal scales and add exactly, whatever their history.
+//! Deviations double at each rescaling, so the scaling primes are picked from the top down, each
+//! the NTT prime closest to `S_l^2 / default scale`: the chain then stays within one prime gap
+//! (about `2N ln q`, 2^-18 relative at N = 2^16 and 40 bits) of the default scale at every level.
+
+use std::fmt;
+
+use blindtuner_ring::{ntt_prime_near, ntt_primes, rotation_galois_element};
+use blindtuner_rlwe as rlwe;
+use blindtuner_rlwe::{Moduli, ParameterError, SecretDistribution, Security};
+
+use crate::CkksError;
+
+/// What a user writes; validated by [`Parameters::new`] or [`Parameters::new_toy`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParametersLiteral {
+    pub log_n: u32,
+    /// Bit sizes of the ciphertext primes, `q_0` first. Scaling primes are chosen near the
+    /// scale chain (see the module documentation), so one may be a bit longer or shorter than
+    /// asked; `q_0` is the largest prime of its size.
+    pub log_q: Vec<u32>,
+    /// Bit sizes of the special primes of key switching (`#P` is the digit size).
+    pub log_p: Vec<u32>,
+    pub secret: SecretDistribution,
+    pub error_std: f64,
+    /// log2 of the scale of fresh encryptions.
+    pub log_default_scale: u32,
+}
+
+/// A validated CKKS parameter set; cheap to clone (the rings are shared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    rlwe: rlwe::Parameters,
+    log_default_scale: u32,
+    /// `scales[l]`: the canonical scale of level `l`.
+    scales: Vec<f64>,
+    fingerprint: u64,
+}
+
+impl Parameters {
+    /// Validates `lit`, refusing anything below 128-bit security by the HomomorphicEncryption.org
+    /// table.
+    pub fn new(lit: &ParametersLiteral) -> Result<Parameters, CkksError> {
+        Self::from_rlwe(rlwe::Parameters::new(&Self::rlwe_literal(lit)?)?, lit.log_default_scale)
+    }
+
+    /// Validates `lit` without a security requirement: toy parameters for tests and examples.
+    pub fn new_toy(lit: &ParametersLiteral) -> Result<Parameters, CkksError> {
+        Self::from_rlwe(
+            rlwe::Parameters::new_toy(&Self::rlwe_literal(lit)?)?,
+            lit.log_default_scale,
+        )
+    }
+
+    /// CKKS parameters over an existing RLWE set (explicit primes, say, as read from a file).
+    pub fn from_rlwe(rlwe: rlwe::Parameters, log_default_scale: u32) -> Result<Parameters, CkksError> {
+        check_log_scale(log_default_scale)?;
+        let q = rlwe.q();
+        let mut scales = vec![0.0; q.len()];
+        let mut scale = 2f64.powi(log_default_scale as i32);
+        for l in (0..q.len()).rev() {
+            scales[l] = scale;
+            scale = scale * scale / q[l] as f64;
+        }
+        let fingerprint = (rlwe.fingerprint() ^ u64::from(log_default_scale)).wrapping_mul(0x0000_0100_0000_01b3);
+        Ok(Parameters {
+            rlwe,
+            log_default_scale,
+            scales,
+            fingerprint,
+        })
+    }
+
+    fn rlwe_literal(lit: &ParametersLiteral) -> Result<rlwe::ParametersLiteral, CkksError> {
+        check_log_scale(lit.log_default_scale)?;
+        if lit.log_q.is_empty() {
+            return Err(ParameterError::Invalid("at least one ciphertext prime is needed".into()).into());
+        }
+        let n = 1usize
+            .checked_shl(lit.log_n)
+            .filter(|_| lit.log_n < 32)
+            .ok_or_else(|| ParameterError::Invalid(format!("log N = {} is out of range", lit.log_n)))?;
+        let to_err = |e| CkksError::Parameters(ParameterError::Ring(e));
+        let mut q = vec![ntt_primes(lit.log_q[0], n, 1, &[]).map_err(to_err)?[0]];
+        let default = 2f64.powi(lit.log_default_scale as i32);
+        let mut scale = default;
+        let mut scaling = Vec::with_capacity(lit.log_q.len() - 1);
+        for &bits in lit.log_q[1..].iter().rev() {
+            let target = (scale * scale / default).min(u64::MAX as f64) as u64;
+            // A target just past 2^bits (the chain drifted up) may take a prime one bit longer:
+            // clamping it below 2^bits would let the drift compound.
+            let target_bits = 64 - target.leading_zeros();
+            let bits = if target_bits.abs_diff(bits) <= 1 {
+                target_bits
+            } else {
+                bits
+            };
+            let prime = ntt_prime_near(target, bits, n, &q).map_err(to_err)?;
+            q.push(prime);
+            scaling.push(prime);
+            scale = scale * scale / prime as f64;
+        }
+        q.truncate(1);
+        q.extend(scaling.iter().rev());
+        Ok(rlwe::ParametersLiteral {
+            log_n: lit.log_n,
+            q: Moduli::Primes(q),
+            p: Moduli::Bits(lit.log_p.clone()),
+            secret: lit.secret,
+            error_std: lit.error_std,
+        })
+    }
+
+    /// The RLWE parameter set.
+    pub fn rlwe(&self) -> &rlwe::Parameters {
+        &self.rlwe
+    }
+
+    pub fn n(&self) -> usize {
+        self.rlwe.n()
+    }
+
+    /// Most slots: `N / 2`.
+    pub fn max_slots(&self) -> usize {
+        self.n() / 2
+    }
+
+    /// The level of fresh ciphertexts (`#Q - 1`).
+    pub fn max_level(&self) -> usize {
+        self.rlwe.max_level()
+    }
+
+    pub fn log_default_scale(&self) -> u32 {
+        self.log_default_scale
+    }
+
+    /// The scale of fresh encryptions, `2^log_default_scale`.
+    pub fn default_scale(&self) -> f64 {
+        self.scales[self.max_level()]
+    }
+
+    /// The canonical scale of `level` (see the module documentation).
+    pub fn scale_at(&self, level: usize) -> f64 {
+        self.scales[level]
+    }
+
+    /// The ciphertext primes.
+    pub fn q(&self) -> &[u64] {
+        self.rlwe.q()
+    }
+
+    pub fn security(&self) -> Security {
+        self.rlwe.security()
+    }
+
+    /// Identity of the set including the default scale; ciphertexts carry it.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The Galois element rotating `slots` slots left by `step` (any sign; taken mod `slots`).
+    pub fn rotation_galois_element(&self, step: i64, slots: usize) -> u64 {
+        rotation_galois_element(self.n(), step.rem_euclid(slots as i64))
+    }
+}
+
+impl fmt::Display for Parameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "N = 2^{}, {} + {} primes, log2(QP) = {:.1}, scale 2^{}, {}",
+            self.rlwe.log_n(),
+            self.q().len(),
+            self.rlwe.p().len(),
+            self.rlwe.log_qp(),
+            self.log_default_scale,
+            self.security()
+        )
+    }
+}
+
+fn check_log_scale(log_scale: u32) -> Result<(), CkksError> {
+    if !(1..=100).contains(&log_scale) {
+        return Err(
+            ParameterError::Invalid(format!("log2 of the default scale ({log_scale}) must be in 1..=100")).into(),
+        );
+    }
+    Ok(())
+}
+
+/// Parameter presets. Each returns a literal; the `toy` ones must be built with
+/// [`Parameters::new_toy`] and are for tests only.
+pub mod presets {
+    use super::ParametersLiteral;
+    use blindtuner_rlwe::{DEFAULT_ERROR_STD, SecretDistribution};
+
+    /// Tests: N = 2^12, 6 levels at scale 2^40, two special primes. Not secure (log QP = 305
+    /// exceeds the 109 bits N = 2^12 allows).
+    pub fn toy_n12() -> ParametersLiteral {
+        ParametersLiteral {
+            log_n: 12,
+            log_q: vec![55, 40, 40, 40, 40, 40, 40],
+            log_p: vec![55, 55],
+            secret: SecretDistribution::Ternary,
+            error_std: DEFAULT_ERROR_STD,
+            log_default_scale: 40,
+        }
+    }
+
+    /// 128-bit, N = 2^14: 7 levels at scale 2^40 (log QP = 430 of 438 allowed).
+    pub fn n14() -> ParametersLiteral {
+        ParametersLiteral {
+            log_n: 14,
+            log_q: vec![50, 40, 40, 40, 40, 40, 40, 40],
+            log_p: vec![50, 50],
+            secret: SecretDistribution::Ternary,
+            error_std: DEFAULT_ERROR_STD,
+            log_default_scale: 40,
+        }
+    }
+
+    /// 128-bit, N = 2^16, the shape of the peer comparison: 13 limbs (a 60-bit base prime and
+    /// 12 scaling primes of 50 bits), 5 special primes of 50 bits for 3 digits, scale 2^50
+    /// (log QP = 910 of 1747 allowed).
+    pub fn n16_peer_shape() -> ParametersLiteral {
+        ParametersLiteral {
+            log_n: 16,
+            log_q: [60].into_iter().chain([50; 12]).collect(),
+            log_p: vec![50; 5],
+            secret: SecretDistribution::Ternary,
+            error_std: DEFAULT_ERROR_STD,
+            log_default_scale: 50,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_chain_stays_near_the_default_scale() {
+        let p = Parameters::new_toy(&ParametersLiteral {
+            log_q: [55].into_iter().chain([40; 20]).collect(),
+            ..presets::toy_n12()
+        })
+        .unwrap();
+        let default = p.default_scale();
+        assert_eq!(default, 2f64.powi(40));
+        for l in 0..=p.max_level() {
+            let drift = (p.scale_at(l) / default).log2().abs();
+            // One prime gap at N = 2^12 and 40 bits is about 2^-22 relative.
+            assert!(drift < 2f64.powi(-16), "level {l}: drift 2^{:.1}", drift.log2());
+        }
+        for l in 1..=p.max_level() {
+            let want = p.scale_at(l) * p.scale_at(l) / p.q()[l] as f64;
+            assert_eq!(p.scale_at(l - 1), want);
+        }
+    }
+
+    #[test]
+    fn presets_validate_at_their_security() {
+        for lit in [presets::n14(), presets::n16_peer_shape()] {
+            let p = Parameters::new(&lit).unwrap();
+            assert!(matches!(p.security(), Security::Standard(_)), "{p}");
+        }
+        assert!(Parameters::new(&presets::toy_n12()).is_err());
+        let toy = Parameters::new_toy(&presets::toy_n12()).unwrap();
+        assert_eq!(toy.security(), Security::Toy);
+        assert_eq!(toy.max_level(), 6);
+    }
+
+    #[test]
+    fn bad_scales_are_refused() {
+        for log in [0, 101] {
+            let lit = ParametersLiteral {
+                log_default_scale: log,
+                ..presets::toy_n12()
+            };
+            assert!(Parameters::new_toy(&lit).is_err());
+        }
+        let lit = ParametersLiteral {
+            log_q: vec![],
+            ..presets::toy_n12()
+        };
+        assert!(Parameters::new_toy(&lit).is_err());
+    }
+}
