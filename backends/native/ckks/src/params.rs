@@ -11,8 +11,10 @@
 //! and constant factors are encoded at the scale that lands the rescaled product on it), so two
 //! ciphertexts at one level always have equal scales and add exactly, whatever their history.
 //! Deviations double at each rescaling, so the scaling primes are picked from the top down, each
-//! the NTT prime closest to `S_l^2 / default scale`: the chain then stays within one prime gap
-//! (about `2N ln q`, 2^-18 relative at N = 2^16 and 40 bits) of the default scale at every level.
+//! the NTT prime of its size closest to `S_l^2 / default scale`: the chain then stays within one
+//! prime gap (about `2N ln q`, 2^-18 relative at N = 2^16 and 40 bits) of the default scale at
+//! every level. The default scale sits a few prime gaps below `2^log_scale`, so that primes of
+//! the asked size exist above it too.
 
 use std::fmt;
 
@@ -26,9 +28,9 @@ use crate::CkksError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParametersLiteral {
     pub log_n: u32,
-    /// Bit sizes of the ciphertext primes, `q_0` first. Scaling primes are chosen near the
-    /// scale chain (see the module documentation), so one may be a bit longer or shorter than
-    /// asked; `q_0` is the largest prime of its size.
+    /// Bit sizes of the ciphertext primes, `q_0` first. Scaling primes are the primes of their
+    /// size nearest the scale chain (see the module documentation); `q_0` is the largest prime
+    /// of its size.
     pub log_q: Vec<u32>,
     /// Bit sizes of the special primes of key switching (`#P` is the digit size).
     pub log_p: Vec<u32>,
@@ -68,7 +70,7 @@ impl Parameters {
         check_log_scale(log_default_scale)?;
         let q = rlwe.q();
         let mut scales = vec![0.0; q.len()];
-        let mut scale = 2f64.powi(log_default_scale as i32);
+        let mut scale = default_scale(rlwe.n(), log_default_scale, q.len());
         for l in (0..q.len()).rev() {
             scales[l] = scale;
             scale = scale * scale / q[l] as f64;
@@ -93,19 +95,11 @@ impl Parameters {
             .ok_or_else(|| ParameterError::Invalid(format!("log N = {} is out of range", lit.log_n)))?;
         let to_err = |e| CkksError::Parameters(ParameterError::Ring(e));
         let mut q = vec![ntt_primes(lit.log_q[0], n, 1, &[]).map_err(to_err)?[0]];
-        let default = 2f64.powi(lit.log_default_scale as i32);
+        let default = default_scale(n, lit.log_default_scale, lit.log_q.len());
         let mut scale = default;
         let mut scaling = Vec::with_capacity(lit.log_q.len() - 1);
         for &bits in lit.log_q[1..].iter().rev() {
             let target = (scale * scale / default).min(u64::MAX as f64) as u64;
-            // A target just past 2^bits (the chain drifted up) may take a prime one bit longer:
-            // clamping it below 2^bits would let the drift compound.
-            let target_bits = 64 - target.leading_zeros();
-            let bits = if target_bits.abs_diff(bits) <= 1 {
-                target_bits
-            } else {
-                bits
-            };
             let prime = ntt_prime_near(target, bits, n, &q).map_err(to_err)?;
             q.push(prime);
             scaling.push(prime);
@@ -145,7 +139,8 @@ impl Parameters {
         self.log_default_scale
     }
 
-    /// The scale of fresh encryptions, `2^log_default_scale`.
+    /// The scale of fresh encryptions: `2^log_default_scale` less a small margin (see
+    /// `default_scale` in the source: it keeps every scaling prime at its asked size).
     pub fn default_scale(&self) -> f64 {
         self.scales[self.max_level()]
     }
@@ -188,6 +183,15 @@ impl fmt::Display for Parameters {
             self.security()
         )
     }
+}
+
+/// The scale of fresh encryptions: `2^log_scale` less a margin of about `(#Q + 1) / ln 2` prime
+/// gaps, so that NTT primes of exactly `log_scale` bits exist on both sides of every scale of the
+/// chain and none has to be a bit longer (a 51-bit prime would leave the IFMA path of 50-bit
+/// scales). The margin is `2N log_scale (#Q + 1)`, a relative `2^-13` or less at the sizes used.
+fn default_scale(n: usize, log_scale: u32, primes: usize) -> f64 {
+    let margin = 2.0 * n as f64 * f64::from(log_scale) * (primes + 1) as f64;
+    2f64.powi(log_scale as i32) - margin
 }
 
 fn check_log_scale(log_scale: u32) -> Result<(), CkksError> {
@@ -257,7 +261,10 @@ mod tests {
         })
         .unwrap();
         let default = p.default_scale();
-        assert_eq!(default, 2f64.powi(40));
+        assert!((default.log2() - 40.0).abs() < 2f64.powi(-12));
+        for &q in &p.q()[1..] {
+            assert_eq!(64 - q.leading_zeros(), 40, "scaling prime {q} is not of 40 bits");
+        }
         for l in 0..=p.max_level() {
             let drift = (p.scale_at(l) / default).log2().abs();
             // One prime gap at N = 2^12 and 40 bits is about 2^-22 relative.

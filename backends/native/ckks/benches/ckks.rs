@@ -1,0 +1,108 @@
+//! Evaluator benchmarks at N = 2^14 and at the N = 2^16 shape of the peer comparison (13 limbs,
+//! 3 key-switching digits), on fresh encryptions at the top level.
+//!
+//! Run with `cargo bench -p blindtuner-ckks`; single-threaded unless `BLINDTUNER_THREADS` says
+//! otherwise. Groups are named like the peer script's operations (`benches/peers/`).
+
+use std::hint::black_box;
+
+use blindtuner_ckks::{
+    Ciphertext, Complex64, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
+    ParametersLiteral, Plaintext, presets,
+};
+use blindtuner_rlwe::{EvaluationKeys, KeyGenerator};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+/// Rotation steps of the hoisted benchmark.
+const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+struct Bench {
+    eval: Evaluator,
+    a: Ciphertext,
+    b: Ciphertext,
+    scratch: EvaluatorScratch,
+}
+
+fn setup(lit: &ParametersLiteral) -> Bench {
+    let params = Parameters::new(lit).unwrap();
+    let slots = params.max_slots();
+    let mut kg = KeyGenerator::new(params.rlwe()).unwrap();
+    let sk = kg.secret_key();
+    let mut keys = EvaluationKeys::default();
+    keys.relinearization = Some(kg.relinearization_key(&sk).unwrap());
+    for step in HOISTED {
+        keys.insert_galois(kg.galois_key(&sk, params.rotation_galois_element(step, slots)).unwrap());
+    }
+    let encoder = Encoder::new(params.rlwe().ring_q().clone(), slots).unwrap();
+    let mut encryptor = Encryptor::with_secret_key(&params, sk).unwrap();
+    let top = params.max_level();
+    let mut encrypt = |seed: f64| {
+        let values: Vec<Complex64> = (0..slots)
+            .map(|i| Complex64::new((i as f64 * seed).sin(), (i as f64 * seed).cos()))
+            .collect();
+        let mut pt = Plaintext::new(&params, top, params.default_scale(), slots);
+        encoder
+            .encode(&values, params.default_scale(), &mut pt, &mut EncoderScratch::default())
+            .unwrap();
+        let mut ct = Ciphertext::new(&params, top, slots);
+        encryptor.encrypt(&pt, &mut ct).unwrap();
+        ct
+    };
+    let (a, b) = (encrypt(0.1), encrypt(0.7));
+    Bench {
+        scratch: EvaluatorScratch::new(&params),
+        eval: Evaluator::new(&params, keys).unwrap(),
+        a,
+        b,
+    }
+}
+
+fn evaluator(c: &mut Criterion) {
+    for (name, lit) in [("n14", presets::n14()), ("n16", presets::n16_peer_shape())] {
+        let mut s = setup(&lit);
+        let top = s.a.level();
+        let mut out = s.a.clone();
+        let mut outs: Vec<Ciphertext> = HOISTED.iter().map(|_| s.a.clone()).collect();
+        let mut g = c.benchmark_group(format!("ckks_{name}"));
+        g.sample_size(10);
+        let id = |op: &str| BenchmarkId::new(op, format!("{} limbs", top + 1));
+        g.bench_function(id("add"), |b| {
+            b.iter(|| s.eval.add(&s.a, &s.b, black_box(&mut out), &mut s.scratch).unwrap())
+        });
+        g.bench_function(id("mul_relin"), |b| {
+            b.iter(|| s.eval.mul_relin(&s.a, &s.b, black_box(&mut out), &mut s.scratch).unwrap())
+        });
+        g.bench_function(id("mul_relin_rescale"), |b| {
+            b.iter(|| {
+                s.eval.mul_relin(&s.a, &s.b, &mut out, &mut s.scratch).unwrap();
+                s.eval.rescale_assign(black_box(&mut out), &mut s.scratch).unwrap()
+            })
+        });
+        g.bench_function(id("rescale"), |b| {
+            b.iter(|| s.eval.rescale(&s.a, black_box(&mut out), &mut s.scratch).unwrap())
+        });
+        g.bench_function(id("rotate_1"), |b| {
+            b.iter(|| s.eval.rotate(&s.a, 1, black_box(&mut out), &mut s.scratch).unwrap())
+        });
+        g.bench_function(id("hoisted_rotate_8"), |b| {
+            b.iter(|| {
+                s.eval
+                    .rotate_hoisted(&s.a, &HOISTED, black_box(&mut outs), &mut s.scratch)
+                    .unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+fn configured(c: &mut Criterion) {
+    let threads = std::env::var("BLINDTUNER_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    evaluator(c);
+}
+
+criterion_group!(benches, configured);
+criterion_main!(benches);
