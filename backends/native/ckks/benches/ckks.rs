@@ -70,7 +70,11 @@ fn evaluator(c: &mut Criterion) {
             b.iter(|| s.eval.add(&s.a, &s.b, black_box(&mut out), &mut s.scratch).unwrap())
         });
         g.bench_function(id("mul_relin"), |b| {
-            b.iter(|| s.eval.mul_relin(&s.a, &s.b, black_box(&mut out), &mut s.scratch).unwrap())
+            b.iter(|| {
+                s.eval
+                    .mul_relin(&s.a, &s.b, black_box(&mut out), &mut s.scratch)
+                    .unwrap()
+            })
         });
         g.bench_function(id("mul_relin_rescale"), |b| {
             b.iter(|| {

@@ -74,7 +74,7 @@ enum Alignment {
 }
 
 /// Two scales are equal up to [`SCALE_TOLERANCE`].
-fn same_scale(a: f64, b: f64) -> bool {
+pub(crate) fn same_scale(a: f64, b: f64) -> bool {
     ((a - b) / b).abs() <= SCALE_TOLERANCE
 }
 
@@ -140,18 +140,22 @@ impl Evaluator {
     /// The scale at which to encode a plaintext or constant factor of `ct` so that the product,
     /// once rescaled, has the canonical scale of the level below: `S_(l-1) q_l / scale(ct)`.
     pub fn factor_scale(&self, ct: &Ciphertext) -> Result<f64, CkksError> {
-        let l = ct.level();
-        if l == 0 {
+        self.factor_scale_at(ct.level(), ct.scale)
+    }
+
+    /// [`Self::factor_scale`] of a ciphertext at `level` with `scale`.
+    pub fn factor_scale_at(&self, level: usize, scale: f64) -> Result<f64, CkksError> {
+        if level == 0 {
             return Err(CkksError::LevelTooLow { needed: 1, level: 0 });
         }
-        let scale = self.params.scale_at(l - 1) * self.params.q()[l] as f64 / ct.scale;
-        if scale < MIN_FACTOR_SCALE {
+        let factor = self.params.scale_at(level - 1) * self.params.q()[level] as f64 / scale;
+        if factor < MIN_FACTOR_SCALE {
             return Err(CkksError::ScaleTooLarge {
-                level: l,
-                log_scale: ct.scale.log2(),
+                level,
+                log_scale: scale.log2(),
             });
         }
-        Ok(scale)
+        Ok(factor)
     }
 
     /// Brings `ct` down to `level` with scale `scale` (within [`SCALE_TOLERANCE`]): drops it to

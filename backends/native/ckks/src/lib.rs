@@ -5,7 +5,8 @@
 //! * [`Encoder`]: slot vectors to plaintexts and back, through the special FFT ([`SpecialFft`]).
 //! * [`Encryptor`], [`Decryptor`]: the client side.
 //! * [`Evaluator`]: the server side, with evaluation keys only: additions, products,
-//!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum.
+//!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum, and
+//!   [`LinearTransform`]s by diagonals (baby-step giant-step, hoisted).
 //! * [`Precision`]: achieved precision in bits against an f64 reference.
 
 mod ciphertext;
@@ -13,6 +14,7 @@ mod encoder;
 mod encryption;
 mod evaluator;
 mod fft;
+mod linear;
 mod params;
 mod precision;
 
@@ -21,6 +23,7 @@ pub use encoder::{Encoder, EncoderScratch};
 pub use encryption::{Decryptor, Encryptor};
 pub use evaluator::{Evaluator, EvaluatorScratch, SCALE_TOLERANCE};
 pub use fft::SpecialFft;
+pub use linear::{EncodedLinearTransform, LinearTransform, LinearTransformScratch};
 pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersLiteral, presets};
 pub use precision::Precision;
@@ -60,4 +63,23 @@ pub enum CkksError {
     MissingRelinearizationKey,
     #[error("rotate-and-sum over {n} slots: n must be a power of two up to the slot count {slots}")]
     SumLength { n: usize, slots: usize },
+    #[error("{what} has {given} values, {expected} expected")]
+    Length {
+        what: &'static str,
+        given: usize,
+        expected: usize,
+    },
+    #[error("{0} contains a value that is not finite")]
+    NotFinite(&'static str),
+    #[error(
+        "encoded for inputs at level {level} and scale 2^{log_scale:.4}, given level {found_level} and scale 2^{found_log_scale:.4}"
+    )]
+    EncodedFor {
+        level: usize,
+        log_scale: f64,
+        found_level: usize,
+        found_log_scale: f64,
+    },
+    #[error("the linear transform has no diagonals")]
+    EmptyTransform,
 }
