@@ -103,7 +103,8 @@ def table(config, docs):
     lines.append("")
 
     # consistency warnings
-    machines = {json.dumps(d.get("machine", {}), sort_keys=True) for d in docs}
+    # The CPU model and thread count identify the machine; other fields (os, arch) may be absent.
+    machines = {json.dumps([d.get("machine", {}).get(k) for k in ("cpu", "threads")]) for d in docs}
     threads = {d.get("threads") for d in docs}
     dates = [parse_date(d.get("date")) for d in docs]
     dates = [x for x in dates if x]

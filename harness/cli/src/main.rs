@@ -2,6 +2,7 @@
 //! human summary and, with `--json`, a machine-readable record; any failure
 //! is one line on stderr and a non-zero exit.
 
+mod bench_cmd;
 mod datasets_cmd;
 mod output;
 mod train_cmd;
@@ -26,6 +27,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// List the data sets this build can load, where they come from and whether they are found.
     Datasets(datasets_cmd::DatasetsArgs),
+    /// Benchmark the CKKS engine's primitives (`bench ops`), in the peer benchmarks' JSON schema.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Datasets(args) => datasets_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

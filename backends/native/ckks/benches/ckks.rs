@@ -1,5 +1,6 @@
-//! Evaluator benchmarks at N = 2^14 and at the N = 2^16 shape of the peer comparison (13 limbs,
-//! 3 key-switching digits), on fresh encryptions at the top level.
+//! Evaluator benchmarks at the two shapes of the peer comparison (`presets::peer_n14`,
+//! `presets::peer_n16`: 6 and 13 limbs, 3 key-switching digits), on fresh encryptions at the top
+//! level.
 //!
 //! Run with `cargo bench -p blindtuner-ckks`; single-threaded unless `BLINDTUNER_THREADS` says
 //! otherwise. Groups are named like the peer script's operations (`benches/peers/`).
@@ -58,7 +59,7 @@ fn setup(lit: &ParametersLiteral) -> Bench {
 }
 
 fn evaluator(c: &mut Criterion) {
-    for (name, lit) in [("n14", presets::n14()), ("n16", presets::n16_peer_shape())] {
+    for (name, lit) in [("n14", presets::peer_n14()), ("n16", presets::peer_n16())] {
         let mut s = setup(&lit);
         let top = s.a.level();
         let mut out = s.a.clone();

@@ -36,6 +36,8 @@ pub struct ParametersLiteral {
     pub log_p: Vec<u32>,
     pub secret: SecretDistribution,
     pub error_std: f64,
+    /// Key-switching digits (`None`: digits of `#P` primes), as in [`rlwe::ParametersLiteral`].
+    pub digits: Option<usize>,
     /// log2 of the scale of fresh encryptions.
     pub log_default_scale: u32,
 }
@@ -113,6 +115,7 @@ impl Parameters {
             p: Moduli::Bits(lit.log_p.clone()),
             secret: lit.secret,
             error_std: lit.error_std,
+            digits: lit.digits,
         })
     }
 
@@ -218,6 +221,7 @@ pub mod presets {
             log_p: vec![55, 55],
             secret: SecretDistribution::Ternary,
             error_std: DEFAULT_ERROR_STD,
+            digits: None,
             log_default_scale: 40,
         }
     }
@@ -230,20 +234,38 @@ pub mod presets {
             log_p: vec![50, 50],
             secret: SecretDistribution::Ternary,
             error_std: DEFAULT_ERROR_STD,
+            digits: None,
             log_default_scale: 40,
         }
     }
 
-    /// 128-bit, N = 2^16, the shape of the peer comparison: 13 limbs (a 60-bit base prime and
-    /// 12 scaling primes of 50 bits), 5 special primes of 50 bits for 3 digits, scale 2^50
-    /// (log QP = 910 of 1747 allowed).
-    pub fn n16_peer_shape() -> ParametersLiteral {
+    /// 128-bit, N = 2^14, the `n14` shape of the peer comparison (`benches/peers/`): 6 limbs (a
+    /// 60-bit base prime and 5 scaling primes of 40 bits) in 3 key-switching digits, 3 special
+    /// primes of 50 bits covering the largest digit (100 bits), scale 2^40 (log QP = 410 of 438
+    /// allowed).
+    pub fn peer_n14() -> ParametersLiteral {
+        ParametersLiteral {
+            log_n: 14,
+            log_q: [60].into_iter().chain([40; 5]).collect(),
+            log_p: vec![50; 3],
+            secret: SecretDistribution::Ternary,
+            error_std: DEFAULT_ERROR_STD,
+            digits: Some(3),
+            log_default_scale: 40,
+        }
+    }
+
+    /// 128-bit, N = 2^16, the `n16` shape of the peer comparison: 13 limbs (a 60-bit base prime
+    /// and 12 scaling primes of 50 bits) in 3 key-switching digits, 6 special primes of 50 bits
+    /// covering the largest digit (260 bits), scale 2^50 (log QP = 960 of 1747 allowed).
+    pub fn peer_n16() -> ParametersLiteral {
         ParametersLiteral {
             log_n: 16,
             log_q: [60].into_iter().chain([50; 12]).collect(),
-            log_p: vec![50; 5],
+            log_p: vec![50; 6],
             secret: SecretDistribution::Ternary,
             error_std: DEFAULT_ERROR_STD,
+            digits: Some(3),
             log_default_scale: 50,
         }
     }
@@ -278,7 +300,7 @@ mod tests {
 
     #[test]
     fn presets_validate_at_their_security() {
-        for lit in [presets::n14(), presets::n16_peer_shape()] {
+        for lit in [presets::n14(), presets::peer_n14(), presets::peer_n16()] {
             let p = Parameters::new(&lit).unwrap();
             assert!(matches!(p.security(), Security::Standard(_)), "{p}");
         }

@@ -21,6 +21,7 @@ fn fresh_ciphertexts_decrypt_to_their_slots() {
         p: Moduli::Bits(vec![50]),
         secret: SecretDistribution::Ternary,
         error_std: DEFAULT_ERROR_STD,
+        digits: None,
     })
     .unwrap();
     let scale = 2f64.powi(40);

@@ -217,6 +217,7 @@ mod tests {
             p: Moduli::Bits(vec![50]),
             secret: SecretDistribution::Ternary,
             error_std: DEFAULT_ERROR_STD,
+            digits: None,
         }
     }
 

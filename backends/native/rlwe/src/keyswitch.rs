@@ -1,7 +1,7 @@
 //! Hybrid key switching (Han and Ki 2020, in the RNS form of Halevi, Polyakov and Shoup 2019):
 //! relinearisation and Galois keys, and the switching itself, with hoisting.
 //!
-//! The primes of `Q` are grouped into digits of `alpha = #P` consecutive primes, `Q_j` being the
+//! The primes of `Q` are grouped into digits of `alpha` consecutive primes (`#P` by default), `Q_j` being the
 //! product of digit `j`, and `Q~_j` the CRT idempotent of digit `j` (1 modulo the primes of
 //! `Q_j`, 0 modulo the other primes of `Q`). A key from `s'` to `s` holds, per digit, an
 //! encryption modulo `Q P` under `s` of `P Q~_j s'`:
@@ -174,7 +174,7 @@ impl KeyGenerator {
     fn switching_key(&mut self, from: &RnsPoly, to_q: &RnsPoly, to_p: &RnsPoly) -> SwitchingKey {
         let params = self.params.clone();
         let (ring_q, ring_p) = (params.ring_q(), params.ring_p());
-        let (lq, alpha) = (params.q().len(), params.p().len());
+        let (lq, alpha) = (params.q().len(), params.digit_size());
         // P mod q_i, the factor of the gadget term on digit j's limbs (P = 0 mod P's primes).
         let p_mod_q: Vec<u64> = ring_q
             .moduli()
@@ -313,7 +313,7 @@ impl KeySwitcher {
     /// Precomputes the conversion tables of `params`.
     pub fn new(params: &Parameters) -> Result<KeySwitcher, KeyError> {
         let (q, p) = (params.ring_q().moduli(), params.ring_p().moduli());
-        let alpha = p.len();
+        let alpha = params.digit_size();
         let mut mod_up = Vec::with_capacity(params.digits());
         for j in 0..params.digits() {
             let start = j * alpha;
@@ -339,7 +339,12 @@ impl KeySwitcher {
     /// Splits `c` (evaluation form, `l` limbs) into its digits and raises each to `Q_l P`.
     pub fn decompose(&self, c: &RnsPoly, out: &mut Decomposition) {
         let (ring_q, ring_p) = (self.params.ring_q(), self.params.ring_p());
-        let (n, l, lq, alpha) = (self.params.n(), c.limbs(), self.params.q().len(), self.params.p().len());
+        let (n, l, lq, alpha) = (
+            self.params.n(),
+            c.limbs(),
+            self.params.q().len(),
+            self.params.digit_size(),
+        );
         assert_eq!(c.form(), Form::Evaluation, "key switching takes the evaluation form");
         assert!(l <= lq, "more limbs than primes");
         assert_eq!(
@@ -359,7 +364,7 @@ impl KeySwitcher {
         out.digits[..out.count].par_iter_mut().enumerate().for_each(|(j, d)| {
             let (start, s) = (j * alpha, alpha.min(l - j * alpha));
             d.q.reshape_for_overwrite(l, Form::Evaluation);
-            d.p.reshape_for_overwrite(alpha, Form::Evaluation);
+            d.p.reshape_for_overwrite(self.params.p().len(), Form::Evaluation);
             let (below, rest) = d.q.data_mut().split_at_mut(start * n);
             let (own, above) = rest.split_at_mut(s * n);
             // The digit's own residues are those of c; only the others are converted.

@@ -40,10 +40,15 @@ pub struct ParametersLiteral {
     pub log_n: u32,
     /// Ciphertext primes, `q_0` first (rescaling removes the last one).
     pub q: Moduli,
-    /// Special primes of hybrid key switching; `digits = ceil(#Q / #P)`.
+    /// Special primes of hybrid key switching.
     pub p: Moduli,
     pub secret: SecretDistribution,
     pub error_std: f64,
+    /// Key-switching digits (`dnum`): `Q` is split into `digits` groups of
+    /// `ceil(#Q / digits)` consecutive primes. `None` makes each digit `#P`
+    /// primes, so `digits = ceil(#Q / #P)`. Either way `P` must cover the
+    /// largest digit (see [`Parameters::new`]).
+    pub digits: Option<usize>,
 }
 
 /// The security a validated parameter set reaches.
@@ -93,6 +98,8 @@ pub struct Parameters {
     p: Vec<u64>,
     secret: SecretDistribution,
     error_std: f64,
+    /// Primes per key-switching digit.
+    digit_size: usize,
     security: Security,
     ring_q: Arc<RnsBasis>,
     ring_p: Arc<RnsBasis>,
@@ -107,6 +114,7 @@ impl PartialEq for Parameters {
             && self.p == other.p
             && self.secret == other.secret
             && self.error_std == other.error_std
+            && self.digit_size == other.digit_size
     }
 }
 
@@ -162,23 +170,45 @@ impl Parameters {
         if let Some(dup) = p.iter().find(|x| q.contains(x)) {
             return Err(RingError::DuplicatePrime(*dup).into());
         }
-        let digits = q.len().div_ceil(p.len());
+        let digit_size = match lit.digits {
+            None => p.len(),
+            Some(d) if (1..=q.len()).contains(&d) => q.len().div_ceil(d),
+            Some(d) => {
+                return Err(ParameterError::Invalid(format!(
+                    "{d} key-switching digits for {} ciphertext primes: between 1 and {} are possible",
+                    q.len(),
+                    q.len()
+                )));
+            }
+        };
+        let digits = q.len().div_ceil(digit_size);
         if digits > MAX_DIGITS {
             return Err(ParameterError::Invalid(format!(
-                "{} ciphertext primes over {} special primes make {digits} key-switching digits; at most {MAX_DIGITS} are supported, add special primes",
+                "{} ciphertext primes in digits of {digit_size} make {digits} key-switching digits; at most {MAX_DIGITS} are supported, use larger digits",
                 q.len(),
-                p.len()
+            )));
+        }
+        // Switching divides by P what the digits bring in: a P smaller than a digit multiplies
+        // the key-switching noise by their ratio (one bit of slack for primes of one size).
+        let bits = |x: &[u64]| x.iter().map(|&v| (v as f64).log2()).sum::<f64>();
+        let log_p = bits(&p);
+        let largest = q.chunks(digit_size).map(bits).fold(0.0, f64::max);
+        if log_p + 1.0 < largest {
+            return Err(ParameterError::Invalid(format!(
+                "the special primes ({log_p:.1} bits) do not cover the largest key-switching digit ({largest:.1} bits): key switching would add about 2^{:.0} times its noise; add special primes or digits",
+                largest - log_p
             )));
         }
         let ring_q = Arc::new(RnsBasis::new(n, &q)?);
         let ring_p = Arc::new(RnsBasis::new(n, &p)?);
-        let fingerprint = fingerprint(lit.log_n, &q, &p, lit.secret, lit.error_std);
+        let fingerprint = fingerprint(lit.log_n, &q, &p, lit.secret, lit.error_std, digit_size);
         Ok(Parameters {
             log_n: lit.log_n,
             q,
             p,
             secret: lit.secret,
             error_std: lit.error_std,
+            digit_size,
             security: Security::Toy,
             ring_q,
             ring_p,
@@ -209,9 +239,14 @@ impl Parameters {
         self.q.len() - 1
     }
 
-    /// Key-switching digits: `ceil(#Q / #P)`.
+    /// Key-switching digits: `ceil(#Q / digit_size)`.
     pub fn digits(&self) -> usize {
-        self.q.len().div_ceil(self.p.len())
+        self.q.len().div_ceil(self.digit_size)
+    }
+
+    /// Primes of `Q` per key-switching digit (the last digit may have fewer).
+    pub fn digit_size(&self) -> usize {
+        self.digit_size
     }
 
     pub fn secret(&self) -> SecretDistribution {
@@ -266,7 +301,7 @@ fn resolve(moduli: &Moduli, n: usize, exclude: &[u64]) -> Result<Vec<u64>, Param
     }
 }
 
-fn fingerprint(log_n: u32, q: &[u64], p: &[u64], secret: SecretDistribution, error_std: f64) -> u64 {
+fn fingerprint(log_n: u32, q: &[u64], p: &[u64], secret: SecretDistribution, error_std: f64, digit_size: usize) -> u64 {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"blindtuner-rlwe-params-v1");
     bytes.extend_from_slice(&log_n.to_le_bytes());
@@ -280,6 +315,7 @@ fn fingerprint(log_n: u32, q: &[u64], p: &[u64], secret: SecretDistribution, err
     };
     bytes.extend_from_slice(&h.to_le_bytes());
     bytes.extend_from_slice(&error_std.to_bits().to_le_bytes());
+    bytes.extend_from_slice(&(digit_size as u64).to_le_bytes());
     fnv1a(&bytes)
 }
 
@@ -301,6 +337,7 @@ mod tests {
             p: Moduli::Bits(p),
             secret: SecretDistribution::Ternary,
             error_std: DEFAULT_ERROR_STD,
+            digits: None,
         }
     }
 
@@ -373,6 +410,30 @@ mod tests {
             };
             assert!(Parameters::new_toy(&l).is_err(), "{l:?}");
         }
+    }
+
+    #[test]
+    fn digits_are_configurable_and_must_be_covered_by_p() {
+        let mut l = lit(14, vec![60, 40, 40, 40, 40, 40], vec![50, 50, 50]);
+        assert_eq!(Parameters::new(&l).unwrap().digits(), 2);
+        l.digits = Some(3);
+        let p = Parameters::new(&l).unwrap();
+        assert_eq!((p.digits(), p.digit_size()), (3, 2));
+        for bad in [0, 7] {
+            l.digits = Some(bad);
+            assert!(Parameters::new_toy(&l).is_err());
+        }
+        // Two 50-bit special primes for a 140-bit digit: 40 bits of extra noise.
+        let uncovered = lit(14, vec![60, 40, 40, 40, 40, 40], vec![50, 50]);
+        let e = Parameters::new_toy(&ParametersLiteral {
+            digits: Some(2),
+            ..uncovered
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("do not cover the largest key-switching digit"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! poly        := limbs u32 | form u8 (0 coefficient, 1 evaluation) | limbs x N residues u64, limb-major
 //! Parameters  := log_n u32 | #q u32 | q_i u64 x #q | #p u32 | p_i u64 x #p
 //!                | secret u8 (0 ternary, 1 sparse ternary) | [hamming weight u64, if sparse]
-//!                | error_std f64 (IEEE 754 bits) | security u8 (0 toy, 1 standard)
+//!                | error_std f64 (IEEE 754 bits) | digits u32 | security u8 (0 toy, 1 standard)
 //! Ciphertext  := c0 poly | c1 poly   (evaluation form, the same 1..=#q limbs)
 //! PublicKey   := b poly | a poly     (evaluation form, #q limbs)
 //! SecretKey   := s over Q poly | s over P poly   (evaluation form, #q and #p limbs)
@@ -474,6 +474,7 @@ pub fn write_parameters(params: &Parameters) -> Vec<u8> {
         }
     }
     w.f64(params.error_std());
+    w.u32(params.digits() as u32);
     w.u8(match params.security() {
         Security::Toy => 0,
         Security::Standard(_) => 1,
@@ -499,6 +500,7 @@ pub fn read_parameters(bytes: &[u8]) -> Result<Parameters, WireError> {
         t => return Err(WireError::Invalid(format!("unknown secret distribution tag {t}"))),
     };
     let error_std = r.f64()?;
+    let digits = Some(r.u32()? as usize);
     let standard = match r.u8()? {
         0 => false,
         1 => true,
@@ -511,6 +513,7 @@ pub fn read_parameters(bytes: &[u8]) -> Result<Parameters, WireError> {
         p: Moduli::Primes(p),
         secret,
         error_std,
+        digits,
     };
     let params = if standard {
         Parameters::new(&lit)?

@@ -8,23 +8,30 @@ use blindtuner_rlwe::{
     Parameters, ParametersLiteral, SecretDistribution, SecretKey, decrypt,
 };
 
-fn params(q: Vec<u32>, p: Vec<u32>) -> Parameters {
+fn params_with(q: Vec<u32>, p: Vec<u32>, digits: Option<usize>) -> Parameters {
     Parameters::new_toy(&ParametersLiteral {
         log_n: 10,
         q: Moduli::Bits(q),
         p: Moduli::Bits(p),
         secret: SecretDistribution::Ternary,
         error_std: DEFAULT_ERROR_STD,
+        digits,
     })
     .unwrap()
 }
 
-/// Digit layouts: one prime per digit, two per digit with a partial last digit, one digit.
+fn params(q: Vec<u32>, p: Vec<u32>) -> Parameters {
+    params_with(q, p, None)
+}
+
+/// Digit layouts: one prime per digit, two per digit with a partial last digit, one digit, and
+/// digits of two primes under three special primes.
 fn layouts() -> Vec<Parameters> {
     vec![
         params(vec![50, 40, 40, 40], vec![55]),
         params(vec![50, 40, 40, 40, 40], vec![50, 50]),
         params(vec![45, 40, 40], vec![50, 50, 50]),
+        params_with(vec![50, 40, 40, 40, 40], vec![50, 50, 50], Some(3)),
     ]
 }
 
@@ -199,6 +206,7 @@ fn too_many_digits_are_refused() {
         p: Moduli::Bits(vec![31]),
         secret: SecretDistribution::Ternary,
         error_std: DEFAULT_ERROR_STD,
+        digits: None,
     };
     let e = Parameters::new_toy(&lit).unwrap_err();
     assert!(e.to_string().contains("33 key-switching digits"), "{e}");

@@ -16,6 +16,7 @@ fn literal(log_n: u32, q: Vec<u32>, secret: SecretDistribution) -> ParametersLit
         p: Moduli::Bits(vec![50]),
         secret,
         error_std: DEFAULT_ERROR_STD,
+        digits: None,
     }
 }
 

@@ -1,0 +1,392 @@
+//! `blindtuner bench ops`: times the CKKS primitives of a backend in the JSON schema of the peer
+//! benchmarks (`benches/peers/README.md`), so `benches/peers/compare.py` puts them side by side.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use blindtuner_ckks::{
+    Ciphertext, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
+    Plaintext, Precision, presets,
+};
+use blindtuner_reports::{Machine, utc_now_rfc3339};
+use blindtuner_rlwe::{EvaluationKeys, KeyGenerator, SecretKey};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::output::{print_stdout, write_json};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchCommand,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time encryption, additions, products, rescaling, rotations and key generation.
+    Ops(OpsArgs),
+}
+
+#[derive(Args)]
+struct OpsArgs {
+    /// The engine to time (only `native` is compiled in today).
+    #[arg(long, default_value = "native")]
+    backend: String,
+    /// Parameter shape, as in the peer benchmarks: `n14` (6 limbs) or `n16` (13 limbs).
+    #[arg(long, value_enum, default_value = "n16")]
+    config: Config,
+    /// Timed repetitions per operation (the median is reported).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    reps: u32,
+    /// Threads the engine may use.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: u32,
+    /// Write the result as JSON to this file (`-` for stdout), for example
+    /// `target/peers/results/native-n16.json` next to the peers' results.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Config {
+    N14,
+    N16,
+}
+
+impl Config {
+    fn name(self) -> &'static str {
+        match self {
+            Config::N14 => "n14",
+            Config::N16 => "n16",
+        }
+    }
+}
+
+/// One operation's timing, as in the peers' schema.
+#[derive(Serialize)]
+struct OpResult {
+    median_ms: f64,
+    min_ms: f64,
+    reps: u32,
+    precision_bits: Option<f64>,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OpsParams {
+    log_n: u32,
+    limbs: usize,
+    log_q: Vec<u32>,
+    special_primes: usize,
+    dnum: usize,
+    scale_bits: u32,
+    slots: usize,
+    security: String,
+}
+
+#[derive(Serialize)]
+struct OpsReport {
+    library: &'static str,
+    version: String,
+    config: &'static str,
+    params: OpsParams,
+    threads: u32,
+    reps: u32,
+    machine: Machine,
+    date: String,
+    ops: BTreeMap<&'static str, OpResult>,
+    unavailable: BTreeMap<String, String>,
+    notes: Vec<String>,
+}
+
+/// Rotation steps of `hoisted_rotate_8`; `rotate_1` and `rotate_5` use their keys.
+const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        BenchCommand::Ops(args) => ops(args),
+    }
+}
+
+fn ops(args: OpsArgs) -> Result<()> {
+    if args.backend != "native" {
+        bail!(
+            "backend `{}` is not available for `bench ops`: this build has `native` only",
+            args.backend
+        );
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads as usize)
+        .build()
+        .context("starting the thread pool")?;
+    let report = pool.install(|| measure(&args))?;
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    if args.json.as_deref() != Some(std::path::Path::new("-")) {
+        print_stdout(&summary(&report))?;
+    }
+    Ok(())
+}
+
+/// Runs `f` once untimed, then `reps` times; returns (median, min) in ms and the last output.
+fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
+    let mut out = f()?;
+    let mut ms = Vec::with_capacity(reps as usize);
+    for _ in 0..reps {
+        let start = Instant::now();
+        out = f()?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    let median = if ms.len() % 2 == 1 {
+        ms[ms.len() / 2]
+    } else {
+        (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
+    };
+    Ok((median, ms[0], out))
+}
+
+/// The state every operation works on.
+struct Bench {
+    params: Parameters,
+    encoder: Encoder,
+    encoder_scratch: EncoderScratch,
+    decryptor: Decryptor,
+    eval: Evaluator,
+    scratch: EvaluatorScratch,
+}
+
+impl Bench {
+    /// Decrypts `ct` and returns the precision of its real parts against `want`.
+    fn precision(&mut self, ct: &Ciphertext, want: &[f64]) -> Result<f64> {
+        let pt = self.decryptor.decrypt_new(ct)?;
+        let mut got = vec![Complex64::default(); self.encoder.slots()];
+        self.encoder.decode(&pt, &mut got, &mut self.encoder_scratch)?;
+        let re: Vec<f64> = got.iter().map(|z| z.re).collect();
+        Ok(Precision::of_real(want, &re).min_bits)
+    }
+}
+
+fn all_keys(kg: &mut KeyGenerator, sk: &SecretKey, params: &Parameters) -> Result<EvaluationKeys> {
+    let mut keys = EvaluationKeys::default();
+    keys.relinearization = Some(kg.relinearization_key(sk)?);
+    for step in STEPS {
+        keys.insert_galois(kg.galois_key(sk, params.rotation_galois_element(step, params.max_slots()))?);
+    }
+    Ok(keys)
+}
+
+fn measure(args: &OpsArgs) -> Result<OpsReport> {
+    let literal = match args.config {
+        Config::N14 => presets::peer_n14(),
+        Config::N16 => presets::peer_n16(),
+    };
+    let params = Parameters::new(&literal)?;
+    let (slots, top, reps) = (params.max_slots(), params.max_level(), args.reps);
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(14).with_style(
+            ProgressStyle::with_template("{spinner} bench ops {msg:18} [{bar:30}] {pos}/{len} {elapsed}")
+                .expect("static template")
+                .progress_chars("=> "),
+        )
+    };
+    let mut ops = BTreeMap::new();
+    let mut record = |name: &'static str, (median, min): (f64, f64), precision: Option<f64>, note: Option<&str>| {
+        bar.set_message(name);
+        bar.inc(1);
+        ops.insert(
+            name,
+            OpResult {
+                median_ms: median,
+                min_ms: min,
+                reps,
+                precision_bits: precision,
+                note: note.map(str::to_string),
+            },
+        );
+    };
+
+    // Key generation, from the operating system's randomness as in use.
+    let mut kg = KeyGenerator::new(params.rlwe())?;
+    let (med, min, (sk, pk)) = time(reps, || {
+        let sk = kg.secret_key();
+        let pk = kg.public_key(&sk)?;
+        Ok((sk, pk))
+    })?;
+    record("keygen_sk_pk", (med, min), None, None);
+    let (med, min, _) = time(reps, || Ok(kg.relinearization_key(&sk)?))?;
+    record("keygen_relin", (med, min), None, None);
+    let g1 = params.rotation_galois_element(1, slots);
+    let (med, min, _) = time(reps, || Ok(kg.galois_key(&sk, g1)?))?;
+    record("keygen_rot", (med, min), None, None);
+    let start = Instant::now();
+    let total_sk = kg.secret_key();
+    kg.public_key(&total_sk)?;
+    all_keys(&mut kg, &total_sk, &params)?;
+    let total = start.elapsed().as_secs_f64() * 1e3;
+    record(
+        "keygen_total",
+        (total, total),
+        None,
+        Some("once: secret, public, relinearisation and 8 rotation keys"),
+    );
+    let keys = all_keys(&mut kg, &sk, &params)?;
+
+    let mut b = Bench {
+        encoder: Encoder::new(params.rlwe().ring_q().clone(), slots)?,
+        encoder_scratch: EncoderScratch::default(),
+        decryptor: Decryptor::new(&params, sk),
+        eval: Evaluator::new(&params, keys)?,
+        scratch: EvaluatorScratch::new(&params),
+        params: params.clone(),
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2026);
+    let mut uniform = || -> Vec<f64> { (0..slots).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let (x, y) = (uniform(), uniform());
+    let mut encryptor = Encryptor::with_public_key(&params, pk)?;
+    let scale = params.default_scale();
+
+    let mut pt = Plaintext::new(&params, top, scale, slots);
+    let mut a = Ciphertext::new(&params, top, slots);
+    let (med, min, ()) = time(reps, || {
+        b.encoder.encode_real(&x, scale, &mut pt, &mut b.encoder_scratch)?;
+        encryptor.encrypt(&pt, &mut a)?;
+        Ok(())
+    })?;
+    let p = b.precision(&a, &x)?;
+    record("encode_encrypt", (med, min), Some(p), None);
+    let mut ct_b = Ciphertext::new(&params, top, slots);
+    b.encoder.encode_real(&y, scale, &mut pt, &mut b.encoder_scratch)?;
+    encryptor.encrypt(&pt, &mut ct_b)?;
+
+    let mut decoded = vec![Complex64::default(); slots];
+    let mut out_pt = Plaintext::new(&params, top, scale, slots);
+    let (med, min, ()) = time(reps, || {
+        b.decryptor.decrypt(&a, &mut out_pt)?;
+        b.encoder.decode(&out_pt, &mut decoded, &mut b.encoder_scratch)?;
+        Ok(())
+    })?;
+    let re: Vec<f64> = decoded.iter().map(|z| z.re).collect();
+    record(
+        "decrypt_decode",
+        (med, min),
+        Some(Precision::of_real(&x, &re).min_bits),
+        None,
+    );
+
+    let mut out = Ciphertext::new(&params, top, slots);
+    let (med, min, ()) = time(reps, || Ok(b.eval.add(&a, &ct_b, &mut out, &mut b.scratch)?))?;
+    let sum: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p + q).collect();
+    let p = b.precision(&out, &sum)?;
+    record("add", (med, min), Some(p), None);
+
+    let factor = b.eval.factor_scale(&a)?;
+    let mut y_pt = Plaintext::new(&params, top, factor, slots);
+    b.encoder.encode_real(&y, factor, &mut y_pt, &mut b.encoder_scratch)?;
+    let (med, min, ()) = time(reps, || Ok(b.eval.mul_plain(&a, &y_pt, &mut out)?))?;
+    let prod: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p * q).collect();
+    let p = b.precision(&out, &prod)?;
+    record("mul_plain", (med, min), Some(p), Some("not rescaled"));
+
+    let mut product = Ciphertext::new(&params, top, slots);
+    let (med, min, ()) = time(reps, || {
+        Ok(b.eval.mul_relin(&a, &ct_b, &mut product, &mut b.scratch)?)
+    })?;
+    record("mul_relin", (med, min), None, None);
+    let (med, min, ()) = time(reps, || Ok(b.eval.rescale(&product, &mut out, &mut b.scratch)?))?;
+    let p = b.precision(&out, &prod)?;
+    record("rescale", (med, min), Some(p), None);
+    let (med, min, ()) = time(reps, || {
+        b.eval.mul_relin(&a, &ct_b, &mut out, &mut b.scratch)?;
+        Ok(b.eval.rescale_assign(&mut out, &mut b.scratch)?)
+    })?;
+    let p = b.precision(&out, &prod)?;
+    record("mul_relin_rescale", (med, min), Some(p), None);
+
+    let rolled = |k: usize| -> Vec<f64> { (0..slots).map(|i| x[(i + k) % slots]).collect() };
+    for (name, k) in [("rotate_1", 1usize), ("rotate_5", 5)] {
+        let (med, min, ()) = time(reps, || Ok(b.eval.rotate(&a, k as i64, &mut out, &mut b.scratch)?))?;
+        let p = b.precision(&out, &rolled(k))?;
+        record(name, (med, min), Some(p), None);
+    }
+    let mut outs: Vec<Ciphertext> = STEPS.iter().map(|_| Ciphertext::new(&params, top, slots)).collect();
+    let (med, min, ()) = time(reps, || {
+        Ok(b.eval.rotate_hoisted(&a, &STEPS, &mut outs, &mut b.scratch)?)
+    })?;
+    let mut worst = f64::INFINITY;
+    for (k, ct) in STEPS.iter().zip(&outs) {
+        worst = worst.min(b.precision(ct, &rolled(*k as usize))?);
+    }
+    record(
+        "hoisted_rotate_8",
+        (med, min),
+        Some(worst),
+        Some("one decomposition shared by the 8 rotations"),
+    );
+    bar.finish_and_clear();
+
+    let rlwe = b.params.rlwe();
+    Ok(OpsReport {
+        library: "native",
+        version: format!(
+            "blindtuner {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            env!("BLINDTUNER_GIT_COMMIT")
+        ),
+        config: args.config.name(),
+        params: OpsParams {
+            log_n: rlwe.log_n(),
+            limbs: rlwe.q().len(),
+            log_q: rlwe.q().iter().map(|q| 64 - q.leading_zeros()).collect(),
+            special_primes: rlwe.p().len(),
+            dnum: rlwe.digits(),
+            scale_bits: params.log_default_scale(),
+            slots,
+            security: format!("{}, uniform ternary secret", params.security()),
+        },
+        threads: args.threads,
+        reps,
+        machine: Machine::current(),
+        date: utc_now_rfc3339(),
+        ops,
+        unavailable: BTreeMap::new(),
+        notes: vec![
+            format!("parameters: {params}"),
+            format!(
+                "special primes of {} bits; scale {:.6} bits, the canonical chain of the native engine",
+                rlwe.p().iter().map(|p| 64 - p.leading_zeros()).max().unwrap_or(0),
+                params.default_scale().log2()
+            ),
+        ],
+    })
+}
+
+fn summary(r: &OpsReport) -> String {
+    let mut b = tabled::builder::Builder::default();
+    b.push_record(["op", "median ms", "min ms", "precision bits"]);
+    for (name, op) in &r.ops {
+        b.push_record([
+            name.to_string(),
+            format!("{:.3}", op.median_ms),
+            format!("{:.3}", op.min_ms),
+            op.precision_bits.map_or("-".into(), |p| format!("{p:.1}")),
+        ]);
+    }
+    format!(
+        "native CKKS, config {} ({} threads, {} reps)\n{}\n",
+        r.config,
+        r.threads,
+        r.reps,
+        b.build().with(tabled::settings::Style::sharp())
+    )
+}
