@@ -346,3 +346,47 @@ fn datasets_lists_the_catalogue() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("mnist10k") && text.contains("embedded"), "{text}");
 }
+
+#[test]
+fn bench_ops_writes_the_peer_schema_with_precision() {
+    let r = run_json(&["bench", "ops", "--config", "n14", "--reps", "1"]);
+    assert_eq!(r["library"], "native");
+    assert_eq!(r["config"], "n14");
+    assert_eq!(r["params"]["log_n"], 14);
+    assert_eq!(r["params"]["limbs"], 6);
+    assert_eq!(r["params"]["dnum"], 3);
+    for op in [
+        "encode_encrypt",
+        "decrypt_decode",
+        "add",
+        "mul_plain",
+        "mul_relin",
+        "rescale",
+        "mul_relin_rescale",
+        "rotate_1",
+        "rotate_5",
+        "hoisted_rotate_8",
+        "keygen_sk_pk",
+        "keygen_relin",
+        "keygen_rot",
+        "keygen_total",
+    ] {
+        let o = &r["ops"][op];
+        assert!(o["median_ms"].as_f64().unwrap() > 0.0, "{op}: {o}");
+        assert!(
+            o["min_ms"].as_f64().unwrap() <= o["median_ms"].as_f64().unwrap(),
+            "{op}"
+        );
+    }
+    // Scale 2^40 at N = 2^14: about 22 bits in the worst of 8,192 slots.
+    for op in ["add", "mul_relin_rescale", "rotate_1", "hoisted_rotate_8"] {
+        let bits = r["ops"][op]["precision_bits"].as_f64().unwrap();
+        assert!(bits > 19.0, "{op}: {bits} bits");
+    }
+}
+
+#[test]
+fn bench_ops_refuses_backends_it_does_not_have() {
+    let o = blindtuner(&["bench", "ops", "--backend", "seal", "--quiet"]);
+    assert_one_line_error(&o, &["seal", "native"]);
+}
