@@ -8,13 +8,16 @@ use crate::ifma::{self, WideReduction};
 use crate::kernels::{self, Scalar};
 use crate::modulus::Modulus;
 use crate::par::worth_parallel;
-use crate::simd::vectorized;
+use crate::simd::{self, vectorized};
 
 /// Most source primes of a conversion: 61 rows of 122-bit products fit in a `u128`.
 pub const MAX_CONVERSION_SOURCES: usize = 60;
 
 /// Words of the per-block buffer of the `y_i` (and the rounding row): 16 KiB, kept in L1.
 const BLOCK_WORDS: usize = 2048;
+
+/// Where the `y_i` of sources above 2^50 are split for the 52-bit IFMA multiplier.
+const SPLIT_BITS: u32 = 30;
 
 /// Precomputed tables for fast RNS base conversion (Bajard, Eynard, Hasan and Zucca 2016;
 /// Halevi, Polyakov and Shoup 2019) from the primes `from` to the primes `to`: the core of
@@ -36,15 +39,20 @@ const BLOCK_WORDS: usize = 2048;
 ///
 /// The sums run over blocks of coefficients: the `y_i` of a block stay in a 16 KiB buffer on the
 /// stack, and each target residue is one multiply-accumulate row over them, accumulated in 128
-/// bits (or in two 52-bit halves on the IFMA path) and reduced once.
+/// bits (or in two 52-bit halves on the IFMA path) and reduced once. The IFMA multiplier takes
+/// 52-bit operands, so the `y_i` of a source prime above 2^50 (a 60-bit base prime, say) are
+/// split into two rows, `y mod 2^30` and `y >> 30`, with the constants `c` and `c 2^30 mod t`.
 #[derive(Debug, Clone)]
 pub struct BasisConverter {
     from: Vec<Modulus>,
     to: Vec<Modulus>,
     /// `(Q^_i)^(-1) mod q_i`, the factor giving `y_i`.
     hat_inv: Vec<Scalar>,
-    /// Row `j` (length `s + 1`): `Q^_i mod t_j` for each source, then `-Q mod t_j`.
+    /// Row `j` (length `s + w + 1`, `w` wide sources): `Q^_i mod t_j` for each source, then
+    /// `2^30 Q^_i mod t_j` for each wide source, then `-Q mod t_j`.
     hat_mod: Vec<u64>,
+    /// Indices of the sources above 2^50, whose `y_i` take two rows.
+    wide_sources: Vec<usize>,
     /// `1 / q_i`, for the rounding estimate.
     inv_f64: Vec<f64>,
     /// Per target: reduction constants of the IFMA rows.
@@ -74,9 +82,18 @@ impl BasisConverter {
                 Scalar::new(q, q.inv(hat).expect("distinct primes are invertible"))
             })
             .collect();
-        let mut hat_mod = Vec::with_capacity(to.len() * (from.len() + 1));
+        let wide_sources: Vec<usize> = (0..from.len())
+            .filter(|&i| from[i].value() >= ifma::MAX_PRIME)
+            .collect();
+        let mut hat_mod = Vec::with_capacity(to.len() * (from.len() + wide_sources.len() + 1));
         for t in to {
             hat_mod.extend((0..from.len()).map(|i| product_mod(from, Some(i), t)));
+            let split = t.reduce(1 << SPLIT_BITS);
+            hat_mod.extend(
+                wide_sources
+                    .iter()
+                    .map(|&i| t.mul(product_mod(from, Some(i), t), split)),
+            );
             hat_mod.push(t.neg(product_mod(from, None, t)));
         }
         Ok(Self {
@@ -85,6 +102,7 @@ impl BasisConverter {
             hat_inv,
             hat_mod,
             inv_f64: from.iter().map(|q| 1.0 / q.value() as f64).collect(),
+            wide_sources,
             wide: to.iter().map(WideReduction::new).collect(),
         })
     }
@@ -152,10 +170,11 @@ impl BasisConverter {
     /// Block loop over the coefficients: compute the `y_i` (and the rounding row) of a block,
     /// then every target of every run from them.
     fn convert_runs(&self, input: &[u64], n: usize, runs: &mut [TargetLimbs<'_>], centered: bool) {
-        let s = self.from.len();
-        let rows = s + centered as usize;
+        let (s, w) = (self.from.len(), self.wide_sources.len());
+        let rows = s + w + centered as usize;
         let block = (BLOCK_WORDS / rows) & !7;
-        let use_ifma = rows <= ifma::MAX_WIDE_TERMS && self.from.iter().all(ifma::supports);
+        // Every row holds values below 2^50 once the wide sources are split.
+        let use_ifma = rows <= ifma::MAX_WIDE_TERMS && simd::has_ifma();
         let mut y = [0u64; BLOCK_WORDS];
         for start in (0..n).step_by(block) {
             let len = block.min(n - start);
@@ -166,12 +185,13 @@ impl BasisConverter {
             if centered {
                 self.rounding_row(&mut y, block, len);
             }
+            self.split_wide_rows(&mut y, block, len);
             for (first, region) in runs.iter_mut() {
                 for (r, limb) in region.chunks_exact_mut(n).enumerate() {
                     let j = *first + r;
                     let t = &self.to[j];
-                    let c = &self.hat_mod[j * (s + 1)..][..s + 1];
-                    let c = if centered { c } else { &c[..s] };
+                    let c = &self.hat_mod[j * (s + w + 1)..][..s + w + 1];
+                    let c = if centered { c } else { &c[..s + w] };
                     let out = &mut limb[start..start + len];
                     if use_ifma && ifma::supports(t) {
                         ifma::conversion_row(t, &self.wide[j], &y, block, c, out);
@@ -183,10 +203,28 @@ impl BasisConverter {
         }
     }
 
-    /// Row `s` of the block: `v = round(sum_i y_i / q_i)`, exactly `y_0 > q_0 / 2` for one source.
+    /// Rows `s .. s + w` of the block: the high halves `y >> 30` of the wide sources' rows,
+    /// whose low halves stay in place.
+    fn split_wide_rows(&self, y: &mut [u64], block: usize, len: usize) {
+        let s = self.from.len();
+        let (rows, high) = y.split_at_mut(s * block);
+        for (k, &i) in self.wide_sources.iter().enumerate() {
+            let (row, hi) = (&mut rows[i * block..][..len], &mut high[k * block..][..len]);
+            vectorized(|| {
+                for (x, h) in row.iter_mut().zip(hi.iter_mut()) {
+                    *h = *x >> SPLIT_BITS;
+                    *x &= (1 << SPLIT_BITS) - 1;
+                }
+            });
+        }
+    }
+
+    /// Row `s + w` of the block (after the split rows): `v = round(sum_i y_i / q_i)`, exactly
+    /// `y_0 > q_0 / 2` for one source. Reads the unsplit `y_i`, so it runs before the split.
     fn rounding_row(&self, y: &mut [u64], block: usize, len: usize) {
         let s = self.from.len();
         let (ys, v) = y.split_at_mut(s * block);
+        let v = &mut v[self.wide_sources.len() * block..];
         let v = &mut v[..len];
         if s == 1 {
             let half = self.from[0].value() / 2;

@@ -21,7 +21,7 @@ use crate::modulus::Modulus;
 use crate::simd;
 
 /// Primes must be below this for the 52-bit arithmetic (and tfhe-ntt's IFMA NTT).
-const MAX_PRIME: u64 = 1 << 50;
+pub(crate) const MAX_PRIME: u64 = 1 << 50;
 
 /// Most products one wide sum may hold: sixteen products of residues below 2^50, plus one
 /// residue, stay below 2^104, so the sum's high 52-bit half fits the final Shoup reduction.

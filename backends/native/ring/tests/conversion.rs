@@ -8,8 +8,10 @@ use num_bigint::BigUint;
 use std::sync::Arc;
 
 /// Source and target prime sizes: IFMA-sized, portable-sized and mixed.
-const CASES: [(&[u32], &[u32]); 5] = [
+const CASES: [(&[u32], &[u32]); 6] = [
     (&[50, 50, 50, 50], &[50, 50, 50, 50, 50]),
+    // A key-switching digit holding the 60-bit base prime: its rows are split for IFMA.
+    (&[60, 50, 50, 50, 50], &[50, 50, 60, 50]),
     (&[60, 61, 58], &[61, 40, 59]),
     (&[30, 50, 45], &[61, 50, 20]),
     (&[50], &[49, 50, 48]),
