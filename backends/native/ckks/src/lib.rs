@@ -8,6 +8,8 @@
 //!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum, and
 //!   [`LinearTransform`]s by diagonals (baby-step giant-step, hoisted).
 //! * [`Precision`]: achieved precision in bits against an f64 reference.
+//! * The binary format of parameters, ciphertexts and plaintexts
+//!   ([`blindtuner_rlwe::WireFormat`], [`Parameters::to_bytes`]).
 
 mod ciphertext;
 mod encoder;
@@ -17,6 +19,7 @@ mod fft;
 mod linear;
 mod params;
 mod precision;
+mod wire;
 
 pub use ciphertext::{Ciphertext, Plaintext, Product};
 pub use encoder::{Encoder, EncoderScratch};
@@ -28,7 +31,7 @@ pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersLiteral, presets};
 pub use precision::Precision;
 
-use blindtuner_rlwe::{KeyError, ParameterError};
+use blindtuner_rlwe::{KeyError, ParameterError, WireError};
 
 /// Errors of the CKKS layer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -45,6 +48,8 @@ pub enum CkksError {
     Parameters(#[from] ParameterError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Wire(#[from] WireError),
     #[error("the ciphertext belongs to another parameter set ({found:#018x}, expected {expected:#018x})")]
     ForeignCiphertext { expected: u64, found: u64 },
     #[error("the operation needs level {needed} or more; the ciphertext is at level {level}")]

@@ -19,6 +19,6 @@ pub use parameters::{
 };
 pub use security::SecurityLevel;
 pub use wire::{
-    CHECKSUM_LEN, FORMAT_VERSION, Frame, HEADER_LEN, MAGIC, MAX_PRIMES, ObjectKind, Reader, WireError, WireFormat,
-    Writer, frame, read_parameters, read_poly, unframe, write_parameters, write_poly,
+    CHECKSUM_LEN, FORMAT_VERSION, Frame, HEADER_LEN, MAGIC, MAX_PRIMES, ObjectKind, Reader, WireContext, WireError,
+    WireFormat, Writer, check_fingerprint, frame, read_parameters, read_poly, unframe, write_parameters, write_poly,
 };

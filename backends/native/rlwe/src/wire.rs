@@ -60,7 +60,8 @@ pub const MAX_PRIMES: usize = 128;
 
 /// What a frame holds. The tag values are part of the format and never change meaning; a tag
 /// this build does not know is [`WireError::UnknownKind`]. This crate reads and writes
-/// parameters, ciphertexts and keys; `Plaintext` is reserved for the ckks layer.
+/// parameters, ciphertexts and keys; the ckks layer writes its parameters, ciphertexts and
+/// plaintexts (with their scales and slot counts) under the last three tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ObjectKind {
@@ -72,10 +73,12 @@ pub enum ObjectKind {
     EvaluationKeys = 6,
     SecretKey = 7,
     Plaintext = 8,
+    CkksParameters = 9,
+    CkksCiphertext = 10,
 }
 
 impl ObjectKind {
-    const ALL: [ObjectKind; 8] = [
+    const ALL: [ObjectKind; 10] = [
         ObjectKind::Parameters,
         ObjectKind::Ciphertext,
         ObjectKind::PublicKey,
@@ -84,6 +87,8 @@ impl ObjectKind {
         ObjectKind::EvaluationKeys,
         ObjectKind::SecretKey,
         ObjectKind::Plaintext,
+        ObjectKind::CkksParameters,
+        ObjectKind::CkksCiphertext,
     ];
 
     fn from_tag(tag: u16) -> Option<ObjectKind> {
@@ -102,6 +107,8 @@ impl fmt::Display for ObjectKind {
             ObjectKind::EvaluationKeys => "evaluation keys",
             ObjectKind::SecretKey => "a secret key",
             ObjectKind::Plaintext => "a plaintext",
+            ObjectKind::CkksParameters => "CKKS parameters",
+            ObjectKind::CkksCiphertext => "a CKKS ciphertext",
         })
     }
 }
@@ -412,22 +419,24 @@ pub fn read_poly(r: &mut Reader<'_>, basis: &RnsBasis, limbs: Option<usize>) -> 
 /// must validate everything it reads; `from_bytes` then refuses unread bytes.
 pub trait WireFormat: Sized {
     const KIND: ObjectKind;
+    /// The parameter set objects of this type belong to.
+    type Context: WireContext;
 
     /// Writes the body; fails if `self` does not belong to `params`.
-    fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError>;
+    fn write_body(&self, params: &Self::Context, w: &mut Writer) -> Result<(), WireError>;
 
     /// Reads and validates a body written under `params`.
-    fn read_body(params: &Parameters, r: &mut Reader<'_>) -> Result<Self, WireError>;
+    fn read_body(params: &Self::Context, r: &mut Reader<'_>) -> Result<Self, WireError>;
 
     /// The framed object, labelled with `params`' fingerprint.
-    fn to_bytes(&self, params: &Parameters) -> Result<Vec<u8>, WireError> {
+    fn to_bytes(&self, params: &Self::Context) -> Result<Vec<u8>, WireError> {
         let mut w = Writer::framed(Self::KIND, params.fingerprint());
         self.write_body(params, &mut w)?;
         Ok(w.seal())
     }
 
     /// Reads an object of this kind written under `params`, refusing any other parameter set.
-    fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self, WireError> {
+    fn from_bytes(params: &Self::Context, bytes: &[u8]) -> Result<Self, WireError> {
         let frame = unframe(bytes, Self::KIND)?;
         check_fingerprint(params, frame.fingerprint)?;
         let mut r = Reader::new(frame.body);
@@ -437,7 +446,20 @@ pub trait WireFormat: Sized {
     }
 }
 
-fn check_fingerprint(params: &Parameters, found: u64) -> Result<(), WireError> {
+/// A parameter set as the wire format sees it: what its objects' headers name.
+pub trait WireContext {
+    /// The identity written in, and checked against, every frame's header.
+    fn fingerprint(&self) -> u64;
+}
+
+impl WireContext for Parameters {
+    fn fingerprint(&self) -> u64 {
+        Parameters::fingerprint(self)
+    }
+}
+
+/// Refuses data labelled with another parameter set than `params`.
+pub fn check_fingerprint(params: &impl WireContext, found: u64) -> Result<(), WireError> {
     if found != params.fingerprint() {
         return Err(WireError::ForeignParameters {
             expected: params.fingerprint(),
@@ -543,6 +565,7 @@ fn read_primes(r: &mut Reader<'_>, max: usize) -> Result<Vec<u64>, WireError> {
 
 impl WireFormat for Ciphertext {
     const KIND: ObjectKind = ObjectKind::Ciphertext;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         // Refuse what read_body would refuse, so no unreadable file is written.
@@ -567,6 +590,7 @@ impl WireFormat for Ciphertext {
 
 impl WireFormat for PublicKey {
     const KIND: ObjectKind = ObjectKind::PublicKey;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         check_fingerprint(params, self.fingerprint)?;
@@ -587,6 +611,7 @@ impl WireFormat for PublicKey {
 /// A client stores its secret key this way; it must never be sent to the server.
 impl WireFormat for SecretKey {
     const KIND: ObjectKind = ObjectKind::SecretKey;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         check_fingerprint(params, self.fingerprint)?;
@@ -617,6 +642,7 @@ fn read_qp(r: &mut Reader<'_>, params: &Parameters) -> Result<QpPoly, WireError>
 
 impl WireFormat for SwitchingKey {
     const KIND: ObjectKind = ObjectKind::SwitchingKey;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         check_fingerprint(params, self.fingerprint)?;
@@ -651,6 +677,7 @@ impl WireFormat for SwitchingKey {
 
 impl WireFormat for RelinearizationKey {
     const KIND: ObjectKind = ObjectKind::RelinearizationKey;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         self.0.write_body(params, w)
@@ -664,6 +691,7 @@ impl WireFormat for RelinearizationKey {
 /// What a client sends a server: no secret is in it.
 impl WireFormat for EvaluationKeys {
     const KIND: ObjectKind = ObjectKind::EvaluationKeys;
+    type Context = Parameters;
 
     fn write_body(&self, params: &Parameters, w: &mut Writer) -> Result<(), WireError> {
         w.u8(self.relinearization.is_some() as u8);

@@ -67,7 +67,7 @@ type Decode = Box<dyn Fn(&[u8]) -> Result<(), WireError>>;
 
 /// Every object of the fixture encoded, with its kind and a decoder under the fixture's set.
 fn encoded(f: &Fixture) -> Vec<(ObjectKind, Vec<u8>, Decode)> {
-    fn decoder<T: WireFormat>(params: &Parameters) -> Decode {
+    fn decoder<T: WireFormat<Context = Parameters>>(params: &Parameters) -> Decode {
         let params = params.clone();
         Box::new(move |b| T::from_bytes(&params, b).map(drop))
     }
