@@ -286,3 +286,36 @@ fn sparse_in(s: &Setup, values: &[Complex64]) -> Ciphertext {
         .unwrap();
     ct
 }
+
+#[test]
+fn one_evaluator_serves_many_threads() {
+    use rayon::prelude::*;
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let mut s = setup(2048);
+    shareable(&s.eval);
+    let top = s.params.max_level();
+    let inputs: Vec<Vec<Complex64>> = (0..4).map(|_| s.random()).collect();
+    let cts: Vec<Ciphertext> = inputs.iter().map(|x| s.encrypt(x, top)).collect();
+    let eval = &s.eval;
+    let square = |ct: &Ciphertext, scratch: &mut blindtuner_ckks::EvaluatorScratch| {
+        let mut out = ct.clone();
+        eval.mul_relin(ct, ct, &mut out, scratch).unwrap();
+        eval.rescale_assign(&mut out, scratch).unwrap();
+        out
+    };
+    // Across ciphertexts, one scratch per worker: the same results as one thread.
+    let parallel: Vec<Ciphertext> = cts
+        .par_iter()
+        .map_init(
+            || blindtuner_ckks::EvaluatorScratch::new(&s.params),
+            |scratch, ct| square(ct, scratch),
+        )
+        .collect();
+    let mut scratch = blindtuner_ckks::EvaluatorScratch::new(&s.params);
+    let sequential: Vec<Ciphertext> = cts.iter().map(|ct| square(ct, &mut scratch)).collect();
+    assert_eq!(sequential, parallel);
+    for (got, x) in parallel.iter().zip(&inputs) {
+        let want: Vec<Complex64> = x.iter().map(|v| v * v).collect();
+        s.check("x^2 in parallel", got, &want, 21.0);
+    }
+}
