@@ -79,7 +79,7 @@ pub(crate) fn same_scale(a: f64, b: f64) -> bool {
 }
 
 /// Residues of the integer `v` (|v| < 2^126) mod each prime.
-fn residues(params: &Parameters, v: i128, limbs: usize, out: &mut [u64]) {
+pub(crate) fn residues(params: &Parameters, v: i128, limbs: usize, out: &mut [u64]) {
     for (o, q) in out.iter_mut().zip(params.rlwe().ring_q().moduli()).take(limbs) {
         let r = q.reduce_u128(v.unsigned_abs());
         *o = if v < 0 { q.neg(r) } else { r };
@@ -87,7 +87,7 @@ fn residues(params: &Parameters, v: i128, limbs: usize, out: &mut [u64]) {
 }
 
 /// `round(x)` as an integer, refusing what does not fit 126 bits.
-fn round_integer(x: f64, scale: f64) -> Result<i128, CkksError> {
+pub(crate) fn round_integer(x: f64, scale: f64) -> Result<i128, CkksError> {
     let v = x.round();
     if !v.is_finite() || v.abs() >= 2f64.powi(126) {
         return Err(CkksError::Overflow {

@@ -7,6 +7,8 @@
 //! * [`Evaluator`]: the server side, with evaluation keys only: additions, products,
 //!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum, and
 //!   [`LinearTransform`]s by diagonals (baby-step giant-step, hoisted).
+//! * [`Polynomial`]: polynomials in the Chebyshev basis, evaluated on ciphertexts at optimal
+//!   depth by [`Evaluator::evaluate_polynomial`].
 //! * [`Precision`]: achieved precision in bits against an f64 reference.
 //! * The binary format of parameters, ciphertexts and plaintexts
 //!   ([`blindtuner_rlwe::WireFormat`], [`Parameters::to_bytes`]).
@@ -18,6 +20,7 @@ mod evaluator;
 mod fft;
 mod linear;
 mod params;
+mod polynomial;
 mod precision;
 mod wire;
 
@@ -29,6 +32,7 @@ pub use fft::SpecialFft;
 pub use linear::{EncodedLinearTransform, LinearTransform, LinearTransformScratch};
 pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersLiteral, presets};
+pub use polynomial::{MAX_POLYNOMIAL_DEGREE, Polynomial, PolynomialScratch};
 pub use precision::Precision;
 
 use blindtuner_rlwe::{KeyError, ParameterError, WireError};
@@ -87,4 +91,14 @@ pub enum CkksError {
     },
     #[error("the linear transform has no diagonals")]
     EmptyTransform,
+    #[error("a polynomial needs at least one coefficient")]
+    EmptyPolynomial,
+    #[error("coefficient {index} of the polynomial is not finite")]
+    NonFiniteCoefficient { index: usize },
+    #[error("the interval [{a}, {b}] must have finite ends with a < b")]
+    Interval { a: f64, b: f64 },
+    #[error("the interpolated function is not finite at the node x = {x}")]
+    NonFiniteSample { x: f64 },
+    #[error("polynomial degree {degree} exceeds the supported {max}")]
+    PolynomialDegree { degree: usize, max: usize },
 }
