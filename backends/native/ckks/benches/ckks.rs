@@ -1,6 +1,7 @@
-//! Evaluator benchmarks at the two shapes of the peer comparison (`presets::peer_n14`,
-//! `presets::peer_n16`: 6 and 13 limbs, 3 key-switching digits), on fresh encryptions at the top
-//! level.
+//! Evaluator benchmarks at N = 2^14 (`presets::n14`, 8 limbs) and at the N = 2^16 shape of the
+//! peer comparison (`presets::peer_n16`, 13 limbs, 3 key-switching digits), on fresh encryptions
+//! at the top level; `polynomial_63` evaluates a dense Chebyshev polynomial of degree 63 (depth 6)
+//! on real slots of [-1, 1]. `blindtuner bench ops` times the peers' exact shapes.
 //!
 //! Run with `cargo bench -p blindtuner-ckks`; single-threaded unless `BLINDTUNER_THREADS` says
 //! otherwise. Groups are named like the peer script's operations (`benches/peers/`).
@@ -9,7 +10,7 @@ use std::hint::black_box;
 
 use blindtuner_ckks::{
     Ciphertext, Complex64, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
-    ParametersLiteral, Plaintext, presets,
+    ParametersLiteral, Plaintext, Polynomial, PolynomialScratch, presets,
 };
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -21,6 +22,8 @@ struct Bench {
     eval: Evaluator,
     a: Ciphertext,
     b: Ciphertext,
+    /// Real slots in [-1, 1], the domain of the polynomial.
+    real: Ciphertext,
     scratch: EvaluatorScratch,
 }
 
@@ -37,9 +40,9 @@ fn setup(lit: &ParametersLiteral) -> Bench {
     let encoder = Encoder::new(params.rlwe().ring_q().clone(), slots).unwrap();
     let mut encryptor = Encryptor::with_secret_key(&params, sk).unwrap();
     let top = params.max_level();
-    let mut encrypt = |seed: f64| {
+    let mut encrypt = |seed: f64, imaginary: f64| {
         let values: Vec<Complex64> = (0..slots)
-            .map(|i| Complex64::new((i as f64 * seed).sin(), (i as f64 * seed).cos()))
+            .map(|i| Complex64::new((i as f64 * seed).sin(), imaginary * (i as f64 * seed).cos()))
             .collect();
         let mut pt = Plaintext::new(&params, top, params.default_scale(), slots);
         encoder
@@ -49,17 +52,18 @@ fn setup(lit: &ParametersLiteral) -> Bench {
         encryptor.encrypt(&pt, &mut ct).unwrap();
         ct
     };
-    let (a, b) = (encrypt(0.1), encrypt(0.7));
+    let (a, b, real) = (encrypt(0.1, 1.0), encrypt(0.7, 1.0), encrypt(0.3, 0.0));
     Bench {
         scratch: EvaluatorScratch::new(&params),
         eval: Evaluator::new(&params, keys).unwrap(),
         a,
         b,
+        real,
     }
 }
 
 fn evaluator(c: &mut Criterion) {
-    for (name, lit) in [("n14", presets::peer_n14()), ("n16", presets::peer_n16())] {
+    for (name, lit) in [("n14", presets::n14()), ("n16", presets::peer_n16())] {
         let mut s = setup(&lit);
         let top = s.a.level();
         let mut out = s.a.clone();
@@ -93,6 +97,15 @@ fn evaluator(c: &mut Criterion) {
             b.iter(|| {
                 s.eval
                     .rotate_hoisted(&s.a, &HOISTED, black_box(&mut outs), &mut s.scratch)
+                    .unwrap()
+            })
+        });
+        let poly = Polynomial::chebyshev((1..=64).map(|k| 1.0 / k as f64).collect::<Vec<_>>(), -1.0, 1.0).unwrap();
+        let mut poly_scratch = PolynomialScratch::new(s.eval.params());
+        g.bench_function(id("polynomial_63"), |b| {
+            b.iter(|| {
+                s.eval
+                    .evaluate_polynomial(&s.real, &poly, black_box(&mut out), &mut poly_scratch)
                     .unwrap()
             })
         });
