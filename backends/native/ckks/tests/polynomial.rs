@@ -115,7 +115,8 @@ fn check(what: &str, want: &[f64], got: &[f64], bits: f64) -> Precision {
 fn random_polynomials_match_their_f64_evaluation() {
     let mut s = setup(&presets::toy_n12());
     let top = s.params.max_level();
-    for (degree, bits) in [(7, 21.0), (31, 17.0)] {
+    // Degree 16 has a constant quotient by T_16, folded into a leaf.
+    for (degree, bits) in [(7, 21.0), (16, 18.0), (31, 17.0)] {
         let coeffs = s.coefficients(degree);
         let p = Polynomial::chebyshev(coeffs, -1.0, 1.0).unwrap();
         let x = s.uniform(-1.0, 1.0);
@@ -126,7 +127,7 @@ fn random_polynomials_match_their_f64_evaluation() {
 }
 
 #[test]
-fn sine_is_odd_and_pays_for_odd_terms_only() {
+fn odd_and_even_functions_pay_for_their_parity_only() {
     let mut s = setup(&presets::toy_n12());
     let sine = |x: f64| (2.0 * PI * x).sin();
     let p = Polynomial::interpolate(sine, 31, -1.0, 1.0).unwrap();
@@ -143,6 +144,14 @@ fn sine_is_odd_and_pays_for_odd_terms_only() {
     let got = s.evaluate(&p, &x, s.params.max_level());
     let want: Vec<f64> = x.iter().map(|&v| sine(v)).collect();
     check("sin(2 pi x)", &want, &got, 23.0);
+
+    let cosine = |x: f64| (2.0 * PI * x).cos();
+    let p = Polynomial::interpolate(cosine, 30, -1.0, 1.0).unwrap();
+    assert!(p.coefficients().iter().skip(1).step_by(2).all(|&c| c == 0.0));
+    assert!(p.products() < Polynomial::chebyshev(s.coefficients(30), -1.0, 1.0).unwrap().products());
+    let got = s.evaluate(&p, &x, s.params.max_level());
+    let want: Vec<f64> = x.iter().map(|&v| cosine(v)).collect();
+    check("cos(2 pi x)", &want, &got, 21.0);
 }
 
 #[test]
