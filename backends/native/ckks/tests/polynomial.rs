@@ -99,8 +99,8 @@ impl Setup {
     }
 }
 
-/// Asserts `got` matches `want` to `bits` bits in the worst slot; returns the precision.
-fn check(what: &str, want: &[f64], got: &[f64], bits: f64) -> Precision {
+/// Asserts `got` matches `want` to `bits` bits in the worst slot.
+fn check(what: &str, want: &[f64], got: &[f64], bits: f64) {
     let p = Precision::of_real(want, got);
     assert!(
         p.min_bits >= bits,
@@ -108,7 +108,6 @@ fn check(what: &str, want: &[f64], got: &[f64], bits: f64) -> Precision {
         p.min_bits,
         p.mean_bits
     );
-    p
 }
 
 #[test]
