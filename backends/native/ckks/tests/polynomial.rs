@@ -3,42 +3,30 @@
 
 use std::f64::consts::PI;
 
+mod common;
+
 use blindtuner_ckks::{
-    Ciphertext, CkksError, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, Parameters,
-    ParametersLiteral, Plaintext, Polynomial, PolynomialScratch, Precision, SCALE_TOLERANCE, presets,
+    Ciphertext, CkksError, Complex64, Evaluator, Parameters, ParametersLiteral, Polynomial, PolynomialScratch,
+    Precision, presets,
 };
-use blindtuner_rlwe::{EvaluationKeys, KeyGenerator};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use blindtuner_rlwe::EvaluationKeys;
+use rand::Rng;
 
 const SLOTS: usize = 2048;
 
+/// The shared set-up (relinearisation key only) with a polynomial scratch, on real slots.
 struct Setup {
+    keys: common::Setup,
     params: Parameters,
-    encryptor: Encryptor,
-    decryptor: Decryptor,
-    eval: Evaluator,
-    encoder: Encoder,
     scratch: PolynomialScratch,
-    encoder_scratch: EncoderScratch,
-    rng: ChaCha20Rng,
 }
 
 fn setup(lit: &ParametersLiteral) -> Setup {
-    let params = Parameters::new_toy(lit).unwrap();
-    let mut kg = KeyGenerator::new(params.rlwe()).unwrap();
-    let sk = kg.secret_key();
-    let mut keys = EvaluationKeys::default();
-    keys.relinearization = Some(kg.relinearization_key(&sk).unwrap());
+    let keys = common::setup_with(lit, SLOTS, &[], true);
     Setup {
-        encryptor: Encryptor::with_secret_key(&params, sk.clone()).unwrap(),
-        decryptor: Decryptor::new(&params, sk),
-        eval: Evaluator::new(&params, keys).unwrap(),
-        encoder: Encoder::new(params.rlwe().ring_q().clone(), SLOTS).unwrap(),
-        scratch: PolynomialScratch::new(&params),
-        encoder_scratch: EncoderScratch::default(),
-        rng: ChaCha20Rng::from_os_rng(),
-        params,
+        params: keys.params.clone(),
+        scratch: PolynomialScratch::new(&keys.params),
+        keys,
     }
 }
 
@@ -52,31 +40,17 @@ fn deep() -> ParametersLiteral {
 
 impl Setup {
     fn uniform(&mut self, a: f64, b: f64) -> Vec<f64> {
-        (0..SLOTS).map(|_| self.rng.random_range(a..b)).collect()
+        (0..SLOTS).map(|_| self.keys.rng.random_range(a..b)).collect()
     }
 
     /// Random coefficients in [-1, 1].
     fn coefficients(&mut self, degree: usize) -> Vec<f64> {
-        (0..=degree).map(|_| self.rng.random_range(-1.0..1.0)).collect()
+        (0..=degree).map(|_| self.keys.rng.random_range(-1.0..1.0)).collect()
     }
 
     fn encrypt(&mut self, values: &[f64], level: usize) -> Ciphertext {
-        let scale = self.params.scale_at(level);
         let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        let mut pt = Plaintext::new(&self.params, level, scale, SLOTS);
-        self.encoder
-            .encode(&z, scale, &mut pt, &mut self.encoder_scratch)
-            .unwrap();
-        let mut ct = Ciphertext::new(&self.params, level, SLOTS);
-        self.encryptor.encrypt(&pt, &mut ct).unwrap();
-        ct
-    }
-
-    fn decrypt(&mut self, ct: &Ciphertext) -> Vec<f64> {
-        let pt = self.decryptor.decrypt_new(ct).unwrap();
-        let mut out = vec![Complex64::default(); SLOTS];
-        self.encoder.decode(&pt, &mut out, &mut self.encoder_scratch).unwrap();
-        out.iter().map(|z| z.re).collect()
+        self.keys.encrypt_secret(&z, level)
     }
 
     /// Evaluates `p` on an encryption of `x` at `level`; checks the level consumed and the
@@ -84,7 +58,8 @@ impl Setup {
     fn evaluate(&mut self, p: &Polynomial, x: &[f64], level: usize) -> Vec<f64> {
         let ct = self.encrypt(x, level);
         let mut out = Ciphertext::new(&self.params, level, SLOTS);
-        self.eval
+        self.keys
+            .eval
             .evaluate_polynomial(&ct, p, &mut out, &mut self.scratch)
             .unwrap();
         assert_eq!(
@@ -93,9 +68,8 @@ impl Setup {
             "levels consumed at degree {}",
             p.degree()
         );
-        let canonical = self.params.scale_at(out.level());
-        assert!(((out.scale() - canonical) / canonical).abs() <= SCALE_TOLERANCE);
-        self.decrypt(&out)
+        self.keys.assert_canonical(&out);
+        self.keys.decrypt(&out).iter().map(|z| z.re).collect()
     }
 }
 
@@ -206,14 +180,15 @@ fn constants_and_misuse() {
     let ct = s.encrypt(&x, 3);
     let mut out = ct.clone();
     assert_eq!(
-        s.eval.evaluate_polynomial(&ct, &p, &mut out, &mut s.scratch),
+        s.keys.eval.evaluate_polynomial(&ct, &p, &mut out, &mut s.scratch),
         Err(CkksError::LevelTooLow { needed: 4, level: 3 })
     );
     // An unrescaled product leaves the leaf constants no precision: refused.
     let top = s.params.max_level();
     let ct = s.encrypt(&x, top);
     let mut squared = ct.clone();
-    s.eval
+    s.keys
+        .eval
         .mul_relin(
             &ct,
             &ct,
@@ -222,7 +197,7 @@ fn constants_and_misuse() {
         )
         .unwrap();
     assert!(matches!(
-        s.eval.evaluate_polynomial(&squared, &p, &mut out, &mut s.scratch),
+        s.keys.eval.evaluate_polynomial(&squared, &p, &mut out, &mut s.scratch),
         Err(CkksError::ScaleTooLarge { .. })
     ));
     // Without the relinearisation key.

@@ -15,6 +15,8 @@ use rand_chacha::ChaCha20Rng;
 pub struct Setup {
     pub params: Parameters,
     pub encryptor: Encryptor,
+    /// Encrypts with the secret key: one Gaussian of fresh noise, for tests of deep circuits.
+    pub secret_encryptor: Encryptor,
     pub decryptor: Decryptor,
     pub eval: Evaluator,
     pub encoder: Encoder,
@@ -46,6 +48,7 @@ pub fn setup_with(lit: &ParametersLiteral, slots: usize, rotations: &[i64], reli
     keys.insert_galois(kg.galois_key(&sk, conjugation_galois_element(params.n())).unwrap());
     Setup {
         encryptor: Encryptor::with_public_key(&params, pk).unwrap(),
+        secret_encryptor: Encryptor::with_secret_key(&params, sk.clone()).unwrap(),
         decryptor: Decryptor::new(&params, sk),
         eval: Evaluator::new(&params, keys).unwrap(),
         encoder: Encoder::new(params.rlwe().ring_q().clone(), slots).unwrap(),
@@ -81,11 +84,25 @@ impl Setup {
         pt
     }
 
-    /// An encryption of `values` at `level`, on the level's canonical scale.
+    /// A public-key encryption of `values` at `level`, on the level's canonical scale.
     pub fn encrypt(&mut self, values: &[Complex64], level: usize) -> Ciphertext {
+        self.encrypt_with(values, level, false)
+    }
+
+    /// The same with the secret key.
+    pub fn encrypt_secret(&mut self, values: &[Complex64], level: usize) -> Ciphertext {
+        self.encrypt_with(values, level, true)
+    }
+
+    fn encrypt_with(&mut self, values: &[Complex64], level: usize, secret: bool) -> Ciphertext {
         let pt = self.encode(values, level, self.params.scale_at(level));
         let mut ct = Ciphertext::new(&self.params, level, self.slots());
-        self.encryptor.encrypt(&pt, &mut ct).unwrap();
+        let encryptor = if secret {
+            &mut self.secret_encryptor
+        } else {
+            &mut self.encryptor
+        };
+        encryptor.encrypt(&pt, &mut ct).unwrap();
         ct
     }
 
