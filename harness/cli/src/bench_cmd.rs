@@ -104,8 +104,58 @@ struct OpsReport {
     ops: BTreeMap<&'static str, OpResult>,
     unavailable: BTreeMap<String, String>,
     notes: Vec<String>,
+    key_switching: KeySwitchBound,
 }
 
+/// `rotate_1` against a lower bound of its key switching: the NTTs it must do at the measured
+/// per-limb NTT time, plus its multiply-accumulates (basis conversions and inner products with
+/// the key) at the measured rate of a fused multiply-add over a ciphertext's limbs.
+#[derive(Serialize)]
+struct KeySwitchBound {
+    ntts: usize,
+    multiply_accumulates: usize,
+    ntt_ms_per_limb: f64,
+    multiply_accumulate_ns: f64,
+    lower_bound_ms: f64,
+    rotate_1_ms: f64,
+    ratio: f64,
+}
+
+/// Counts of one key switching at `l` limbs, `k` special primes, digits of `alpha` primes:
+/// the inverse NTTs of the input, the forward NTTs of each raised digit (its own limbs are
+/// kept), ModDown's inverse and forward NTTs of both outputs; the conversions' and the inner
+/// products' multiply-accumulates per coefficient.
+fn key_switch_counts(l: usize, k: usize, alpha: usize) -> (usize, usize) {
+    let digits: Vec<usize> = (0..l.div_ceil(alpha)).map(|j| alpha.min(l - j * alpha)).collect();
+    let ntts = l + digits.iter().map(|s| l - s + k).sum::<usize>() + 2 * (k + l);
+    let mod_up: usize = digits.iter().map(|s| s * (l - s + k)).sum();
+    let mod_down = 2 * k * l;
+    let inner = 2 * digits.len() * (l + k);
+    (ntts, mod_up + mod_down + inner)
+}
+
+/// Measures the NTT of one limb and the fused multiply-add rate on `params`' ring.
+fn ring_rates(params: &Parameters, reps: u32) -> Result<(f64, f64)> {
+    use blindtuner_ring::{Form, RnsPoly, Sampler};
+    let ring = params.rlwe().ring_q();
+    let limbs = ring.moduli().len();
+    let mut sampler = Sampler::from_seed([7; 32]);
+    let mut a = RnsPoly::zero(ring, limbs, Form::Evaluation);
+    let mut b = a.clone();
+    let mut acc = a.clone();
+    sampler.uniform(ring, &mut a);
+    sampler.uniform(ring, &mut b);
+    let mut limb = a.limb(1).to_vec();
+    let (ntt, _, ()) = time(reps.max(5), || {
+        ring.ntt_limb(1, &mut limb);
+        Ok(())
+    })?;
+    let (mac, _, ()) = time(reps.max(5), || {
+        ring.mul_add(&a, &b, &mut acc);
+        Ok(())
+    })?;
+    Ok((ntt, mac * 1e6 / (limbs * params.n()) as f64))
+}
 /// Rotation steps of `hoisted_rotate_8`; `rotate_1` and `rotate_5` use their keys.
 const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -334,6 +384,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         Some("one decomposition shared by the 8 rotations"),
     );
     bar.finish_and_clear();
+    let ops_rotate_1 = ops["rotate_1"].median_ms;
 
     let rlwe = b.params.rlwe();
     Ok(OpsReport {
@@ -360,6 +411,21 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         date: utc_now_rfc3339(),
         ops,
         unavailable: BTreeMap::new(),
+        key_switching: {
+            let (ntts, macs) = key_switch_counts(rlwe.q().len(), rlwe.p().len(), rlwe.digit_size());
+            let (ntt_ms, mac_ns) = ring_rates(&params, reps)?;
+            let bound = ntts as f64 * ntt_ms + (macs * params.n()) as f64 * mac_ns * 1e-6;
+            let rotate = ops_rotate_1;
+            KeySwitchBound {
+                ntts,
+                multiply_accumulates: macs * params.n(),
+                ntt_ms_per_limb: ntt_ms,
+                multiply_accumulate_ns: mac_ns,
+                lower_bound_ms: bound,
+                rotate_1_ms: rotate,
+                ratio: rotate / bound,
+            }
+        },
         notes: vec![
             format!("parameters: {params}"),
             format!(
@@ -382,11 +448,19 @@ fn summary(r: &OpsReport) -> String {
             op.precision_bits.map_or("-".into(), |p| format!("{p:.1}")),
         ]);
     }
+    let ks = &r.key_switching;
     format!(
-        "native CKKS, config {} ({} threads, {} reps)\n{}\n",
+        "native CKKS, config {} ({} threads, {} reps)\n{}\nkey switching: rotate_1 {:.2} ms against a lower bound of {:.2} ms ({} NTTs at {:.3} ms, {:.1} M multiply-adds at {:.2} ns): ratio {:.2}\n",
         r.config,
         r.threads,
         r.reps,
-        b.build().with(tabled::settings::Style::sharp())
+        b.build().with(tabled::settings::Style::sharp()),
+        ks.rotate_1_ms,
+        ks.lower_bound_ms,
+        ks.ntts,
+        ks.ntt_ms_per_limb,
+        ks.multiply_accumulates as f64 / 1e6,
+        ks.multiply_accumulate_ns,
+        ks.ratio
     )
 }
