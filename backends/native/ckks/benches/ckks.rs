@@ -9,8 +9,8 @@
 use std::hint::black_box;
 
 use blindtuner_ckks::{
-    Ciphertext, Complex64, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
-    ParametersLiteral, Plaintext, Polynomial, PolynomialScratch, presets,
+    Ciphertext, Complex64, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, LinearTransform,
+    LinearTransformScratch, Parameters, ParametersLiteral, Plaintext, Polynomial, PolynomialScratch, presets,
 };
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -97,6 +97,25 @@ fn evaluator(c: &mut Criterion) {
             b.iter(|| {
                 s.eval
                     .rotate_hoisted(&s.a, &HOISTED, black_box(&mut outs), &mut s.scratch)
+                    .unwrap()
+            })
+        });
+        // Nine diagonals: baby steps {0, 1} and giant steps {0, 2, 4, 6, 8}, keys among HOISTED.
+        let slots = s.a.slots();
+        let mut lt = LinearTransform::new(slots);
+        for k in 0..9 {
+            let d = (0..slots)
+                .map(|i| Complex64::new(((i + k) as f64).sin(), 0.0))
+                .collect();
+            lt.set_diagonal(k as i64, d).unwrap();
+        }
+        let encoder = Encoder::new(s.eval.params().rlwe().ring_q().clone(), slots).unwrap();
+        let encoded = lt.encode(&s.eval, &encoder, top, s.a.scale()).unwrap();
+        let mut lt_buffers = LinearTransformScratch::default();
+        g.bench_function(id("linear_transform_9_diagonals"), |b| {
+            b.iter(|| {
+                s.eval
+                    .linear_transform(&s.a, &encoded, black_box(&mut out), &mut s.scratch, &mut lt_buffers)
                     .unwrap()
             })
         });
