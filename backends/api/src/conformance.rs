@@ -1,0 +1,233 @@
+//! The conformance suite: one generic check of a [`Backend`] against the [`plain`](crate::plain)
+//! reference on fresh random inputs, with the precision of every operation in bits, and its
+//! error cases. Each backend's tests call [`check`] (and [`check_foreign`] with two parameter
+//! sets); a failure panics with the operation and the precision reached.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use crate::plain::{PlainBackend, PlainCiphertext};
+use crate::{Backend, BackendError, Client, Cloud};
+
+/// The precision one operation reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub op: String,
+    /// `-log2` of the largest absolute error over the slots (60 when exact).
+    pub bits: f64,
+}
+
+fn bits(want: &[f64], got: &[f64]) -> f64 {
+    assert_eq!(want.len(), got.len(), "decryptions of different lengths");
+    let err = want.iter().zip(got).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    if err == 0.0 { 60.0 } else { (-err.log2()).min(60.0) }
+}
+
+/// The backend under test next to the plain reference, with keys for the same rotations.
+struct Pair<B: Backend> {
+    client: B::Client,
+    cloud: B::Cloud,
+    plain_cloud: <PlainBackend as Backend>::Cloud,
+    plain_client: <PlainBackend as Backend>::Client,
+    min_bits: f64,
+    measured: Vec<Measured>,
+}
+
+impl<B: Backend> Pair<B> {
+    fn encrypt(&mut self, values: &[f64]) -> (B::Ciphertext, PlainCiphertext) {
+        let ct = self.client.encrypt(values).expect("encrypt");
+        (ct, self.plain_client.encrypt(values).expect("plain encrypt"))
+    }
+
+    /// Compares a result with the reference: values to `min_bits`, levels exactly.
+    fn compare(&mut self, op: &str, got: &B::Ciphertext, want: &PlainCiphertext) {
+        let values = self
+            .client
+            .decrypt(got)
+            .unwrap_or_else(|e| panic!("{op}: decrypt failed: {e}"));
+        let reference = self.plain_client.decrypt(want).expect("plain decrypt");
+        let b = bits(&reference, &values);
+        assert!(
+            b >= self.min_bits,
+            "{op}: {b:.1} bits against plain, {} required",
+            self.min_bits
+        );
+        assert_eq!(
+            self.cloud.level(got),
+            self.plain_cloud.level(want),
+            "{op}: levels differ from the reference"
+        );
+        self.measured.push(Measured { op: op.into(), bits: b });
+    }
+}
+
+/// Rotation steps the suite generates keys for.
+fn steps(slots: usize) -> Vec<i64> {
+    let mut s = vec![1, -1, 3, (slots / 2) as i64];
+    s.retain(|&k| k.rem_euclid(slots as i64) != 0);
+    s
+}
+
+/// Checks every operation of `backend` against plain to `min_bits` bits, level accounting,
+/// bootstrapping (or its refusal), serialisation of ciphertexts and keys with their corruption,
+/// and the error cases. Returns the precision of each operation.
+pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
+    let caps = backend.capabilities();
+    let n = caps.slots;
+    assert!(caps.max_level >= 2, "the suite needs at least two levels");
+    let steps = steps(n);
+    let (client, cloud) = backend.keygen(&steps).expect("keygen");
+    let plain = PlainBackend::new(n, caps.max_level).expect("plain backend");
+    let (plain_client, plain_cloud) = plain.keygen(&steps).expect("plain keygen");
+    let mut p: Pair<B> = Pair {
+        client,
+        cloud,
+        plain_cloud,
+        plain_client,
+        min_bits,
+        measured: Vec::new(),
+    };
+    let mut rng = ChaCha20Rng::from_os_rng();
+    let mut uniform = |len: usize| -> Vec<f64> { (0..len).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let (x, y, v) = (uniform(n), uniform(n), uniform(n / 2 + 1));
+    let (a, pa) = p.encrypt(&x);
+    let (b, pb) = p.encrypt(&y);
+    p.compare("encrypt / decrypt", &a, &pa);
+
+    macro_rules! op {
+        ($name:expr, $f:ident ( $($arg:expr),* ), $g:ident ( $($parg:expr),* )) => {{
+            let got = p.cloud.$f($($arg),*).unwrap_or_else(|e| panic!("{}: {e}", $name));
+            let want = p.plain_cloud.$g($($parg),*).expect("plain op");
+            p.compare($name, &got, &want);
+            (got, want)
+        }};
+    }
+    op!("add", add(&a, &b), add(&pa, &pb));
+    op!("sub", sub(&a, &b), sub(&pa, &pb));
+    op!("neg", neg(&a), neg(&pa));
+    op!("add_plain", add_plain(&a, &v), add_plain(&pa, &v));
+    op!("add_scalar", add_scalar(&a, 0.375), add_scalar(&pa, 0.375));
+    let (ab, pab) = op!("mul", mul(&a, &b), mul(&pa, &pb));
+    op!("mul_plain", mul_plain(&a, &v), mul_plain(&pa, &v));
+    op!("mul_scalar", mul_scalar(&a, -1.25), mul_scalar(&pa, -1.25));
+    // Operands of different levels.
+    op!("add across levels", add(&ab, &a), add(&pab, &pa));
+    op!("mul across levels", mul(&a, &ab), mul(&pa, &pab));
+    for &k in &steps {
+        op!(&format!("rotate {k}"), rotate(&a, k), rotate(&pa, k));
+    }
+    let many = p.cloud.rotate_many(&a, &steps).expect("rotate_many");
+    let plain_many = p.plain_cloud.rotate_many(&pa, &steps).expect("plain rotate_many");
+    for (k, (got, want)) in steps.iter().zip(many.iter().zip(&plain_many)) {
+        p.compare(&format!("rotate_many {k}"), got, want);
+    }
+
+    // Down to level 0, then a product is refused.
+    let (mut c, mut pc) = (a.clone(), pa.clone());
+    while p.cloud.level(&c) > 0 {
+        (c, pc) = op!("mul chain", mul(&c, &b), mul(&pc, &pb));
+    }
+    assert!(
+        matches!(p.cloud.mul(&c, &b), Err(BackendError::LevelExhausted { .. })),
+        "a product at level 0 must be refused"
+    );
+    match p.cloud.bootstrap(&c) {
+        Ok(fresh) => {
+            assert!(
+                caps.bootstrap,
+                "bootstrap worked but capabilities say it does not exist"
+            );
+            let want = p.plain_cloud.bootstrap(&pc).expect("plain bootstrap");
+            p.compare("bootstrap", &fresh, &want);
+        }
+        Err(e) => {
+            assert!(!caps.bootstrap, "capabilities promise bootstrapping: {e}");
+            assert!(matches!(e, BackendError::Unsupported { .. }), "{e}");
+        }
+    }
+
+    // Serialisation: ciphertexts and keys round-trip; damage is refused.
+    let bytes = backend.ciphertext_to_bytes(&ab).expect("ciphertext_to_bytes");
+    let back = backend.ciphertext_from_bytes(&bytes).expect("ciphertext_from_bytes");
+    p.compare("serialised ciphertext", &back, &pab);
+    for cut in [0, 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            backend.ciphertext_from_bytes(&bytes[..cut]).is_err(),
+            "a ciphertext cut at {cut} was accepted"
+        );
+    }
+    for at in [0, 5, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x10;
+        assert!(
+            backend.ciphertext_from_bytes(&damaged).is_err(),
+            "a ciphertext with byte {at} flipped was accepted"
+        );
+    }
+    let keys = p.cloud.keys_to_bytes().expect("keys_to_bytes");
+    let reloaded = backend.cloud_from_bytes(&keys).expect("cloud_from_bytes");
+    let k = steps[0];
+    let got = reloaded.rotate(&a, k).expect("rotate with reloaded keys");
+    let want = p.plain_cloud.rotate(&pa, k).expect("plain rotate");
+    p.compare("rotate with reloaded keys", &got, &want);
+    let mut damaged = keys.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x10;
+    assert!(
+        backend.cloud_from_bytes(&damaged).is_err(),
+        "damaged keys were accepted"
+    );
+    assert!(
+        backend.cloud_from_bytes(&keys[..keys.len() - 1]).is_err(),
+        "truncated keys were accepted"
+    );
+
+    // Error cases.
+    assert!(matches!(
+        p.client.encrypt(&vec![0.0; n + 1]),
+        Err(BackendError::Length { .. })
+    ));
+    assert!(matches!(
+        p.cloud.add_plain(&a, &vec![0.0; n + 1]),
+        Err(BackendError::Length { .. })
+    ));
+    let unkeyed = (2..n as i64).find(|k| !steps.iter().any(|s| s.rem_euclid(n as i64) == *k));
+    if let Some(k) = unkeyed {
+        assert!(
+            matches!(p.cloud.rotate(&a, k), Err(BackendError::MissingKey(_))),
+            "rotation by {k} without its key must be refused"
+        );
+    }
+    p.measured
+}
+
+/// Data of one parameter set is refused by another: ciphertexts and keys.
+pub fn check_foreign<B: Backend>(one: &B, other: &B) {
+    let (mut client, cloud) = one.keygen(&[1]).expect("keygen");
+    let ct = client.encrypt(&[0.5]).expect("encrypt");
+    let bytes = one.ciphertext_to_bytes(&ct).expect("ciphertext_to_bytes");
+    assert!(
+        other.ciphertext_from_bytes(&bytes).is_err(),
+        "a ciphertext of another parameter set was accepted"
+    );
+    let keys = cloud.keys_to_bytes().expect("keys_to_bytes");
+    assert!(
+        other.cloud_from_bytes(&keys).is_err(),
+        "keys of another parameter set were accepted"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_conforms_exactly() {
+        let plain = PlainBackend::new(64, 4).unwrap();
+        let measured = check(&plain, 50.0);
+        assert!(measured.iter().all(|m| m.bits >= 50.0));
+        assert!(measured.iter().any(|m| m.op == "bootstrap"));
+        check_foreign(&plain, &PlainBackend::new(64, 5).unwrap());
+        check_foreign(&plain, &PlainBackend::new(32, 4).unwrap());
+    }
+}

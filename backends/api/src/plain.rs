@@ -1,0 +1,291 @@
+//! The plain backend: slots as `f64`, no encryption, no noise, and the same level accounting as
+//! an encrypted backend (every multiplication costs a level; bootstrapping restores them), so
+//! the circuits above run unchanged and their results isolate approximation from CKKS noise.
+
+use std::collections::BTreeSet;
+
+use crate::{Backend, BackendError, Capabilities, Client, Cloud, Security};
+
+/// Plain "parameters": the slot count and the level budget to mimic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainBackend {
+    slots: usize,
+    max_level: usize,
+}
+
+/// A "ciphertext" of the plain backend: the values themselves and the levels left.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainCiphertext {
+    values: Vec<f64>,
+    level: usize,
+}
+
+/// Holds nothing secret; kept apart from the cloud to mirror encrypted backends.
+#[derive(Debug)]
+pub struct PlainClient {
+    backend: PlainBackend,
+}
+
+/// The cloud of the plain backend: the rotations it was given "keys" for.
+#[derive(Debug)]
+pub struct PlainCloud {
+    backend: PlainBackend,
+    rotations: BTreeSet<usize>,
+}
+
+const CIPHERTEXT_MAGIC: &[u8; 4] = b"BTPC";
+const KEYS_MAGIC: &[u8; 4] = b"BTPK";
+
+impl PlainBackend {
+    /// `slots` slots (at least one) and `max_level` levels per fresh ciphertext.
+    pub fn new(slots: usize, max_level: usize) -> Result<PlainBackend, BackendError> {
+        if slots == 0 || slots > u32::MAX as usize {
+            return Err(BackendError::Length { given: slots, slots: 0 });
+        }
+        Ok(PlainBackend { slots, max_level })
+    }
+
+    fn header(&self, magic: &[u8; 4]) -> Vec<u8> {
+        let mut out = magic.to_vec();
+        out.extend_from_slice(&(self.slots as u32).to_le_bytes());
+        out.extend_from_slice(&(self.max_level as u32).to_le_bytes());
+        out
+    }
+
+    /// Appends the checksum that [`Self::body`] verifies.
+    fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(&sum.to_le_bytes());
+        bytes
+    }
+
+    /// Checks the checksum and the header written by [`Self::header`]; returns the body.
+    fn body<'a>(&self, bytes: &'a [u8], magic: &[u8; 4]) -> Result<&'a [u8], BackendError> {
+        let header = self.header(magic);
+        if bytes.len() < header.len() + 8 || &bytes[..4] != magic {
+            return Err(BackendError::Format("not plain-backend data of this kind".into()));
+        }
+        let (bytes, sum) = bytes.split_at(bytes.len() - 8);
+        if sum != checksum(bytes).to_le_bytes() {
+            return Err(BackendError::Format("checksum mismatch".into()));
+        }
+        if bytes[..header.len()] != header[..] {
+            return Err(BackendError::Format(
+                "written for another slot count or level budget".into(),
+            ));
+        }
+        Ok(&bytes[header.len()..])
+    }
+
+    fn normalise(&self, step: i64) -> usize {
+        step.rem_euclid(self.slots as i64) as usize
+    }
+
+    fn check_len(&self, v: &[f64]) -> Result<(), BackendError> {
+        if v.len() > self.slots {
+            return Err(BackendError::Length {
+                given: v.len(),
+                slots: self.slots,
+            });
+        }
+        Ok(())
+    }
+
+    /// `v` padded with zeros to the slot count.
+    fn padded(&self, v: &[f64]) -> Result<Vec<f64>, BackendError> {
+        self.check_len(v)?;
+        let mut out = v.to_vec();
+        out.resize(self.slots, 0.0);
+        Ok(out)
+    }
+}
+
+/// FNV-1a, 64 bits: detects corruption, proves nothing against forgery.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+impl Backend for PlainBackend {
+    type Ciphertext = PlainCiphertext;
+    type Client = PlainClient;
+    type Cloud = PlainCloud;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            backend: "plain",
+            parameters: format!("{} f64 slots, {} levels", self.slots, self.max_level),
+            slots: self.slots,
+            max_level: self.max_level,
+            bootstrap: true,
+            exact: true,
+            security: Security::None,
+        }
+    }
+
+    fn keygen(&self, rotations: &[i64]) -> Result<(PlainClient, PlainCloud), BackendError> {
+        let rotations = rotations.iter().map(|&k| self.normalise(k)).collect();
+        Ok((
+            PlainClient { backend: self.clone() },
+            PlainCloud {
+                backend: self.clone(),
+                rotations,
+            },
+        ))
+    }
+
+    fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<PlainCloud, BackendError> {
+        let body = self.body(bytes, KEYS_MAGIC)?;
+        let count = u32_at(body, 0).ok_or_else(|| BackendError::Format("truncated keys".into()))? as usize;
+        if body.len() != 4 + 4 * count {
+            return Err(BackendError::Format("keys of the wrong length".into()));
+        }
+        let mut rotations = BTreeSet::new();
+        for i in 0..count {
+            let k = u32_at(body, 4 + 4 * i).expect("length checked") as usize;
+            if k >= self.slots {
+                return Err(BackendError::Format(format!("rotation {k} out of range")));
+            }
+            rotations.insert(k);
+        }
+        Ok(PlainCloud {
+            backend: self.clone(),
+            rotations,
+        })
+    }
+
+    fn ciphertext_to_bytes(&self, ct: &PlainCiphertext) -> Result<Vec<u8>, BackendError> {
+        let mut out = self.header(CIPHERTEXT_MAGIC);
+        out.extend_from_slice(&(ct.level as u32).to_le_bytes());
+        ct.values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        Ok(Self::seal(out))
+    }
+
+    fn ciphertext_from_bytes(&self, bytes: &[u8]) -> Result<PlainCiphertext, BackendError> {
+        let body = self.body(bytes, CIPHERTEXT_MAGIC)?;
+        if body.len() != 4 + 8 * self.slots {
+            return Err(BackendError::Format(format!(
+                "a ciphertext of {} bytes, {} expected",
+                body.len(),
+                4 + 8 * self.slots
+            )));
+        }
+        let level = u32_at(body, 0).expect("length checked") as usize;
+        if level > self.max_level {
+            return Err(BackendError::Format(format!("level {level} above the budget")));
+        }
+        let values: Vec<f64> = body[4..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+            .collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(BackendError::Format("a value is not finite".into()));
+        }
+        Ok(PlainCiphertext { values, level })
+    }
+}
+
+impl Client for PlainClient {
+    type Ciphertext = PlainCiphertext;
+
+    fn encrypt(&mut self, values: &[f64]) -> Result<PlainCiphertext, BackendError> {
+        Ok(PlainCiphertext {
+            values: self.backend.padded(values)?,
+            level: self.backend.max_level,
+        })
+    }
+
+    fn decrypt(&self, ct: &PlainCiphertext) -> Result<Vec<f64>, BackendError> {
+        Ok(ct.values.clone())
+    }
+}
+
+impl PlainCloud {
+    fn zip(&self, a: &PlainCiphertext, b: &[f64], level: usize, f: impl Fn(f64, f64) -> f64) -> PlainCiphertext {
+        PlainCiphertext {
+            values: a.values.iter().zip(b).map(|(&x, &y)| f(x, y)).collect(),
+            level,
+        }
+    }
+
+    fn multiplied(&self, a: &PlainCiphertext) -> Result<usize, BackendError> {
+        a.level.checked_sub(1).ok_or(BackendError::LevelExhausted { level: 0 })
+    }
+}
+
+impl Cloud for PlainCloud {
+    type Ciphertext = PlainCiphertext;
+
+    fn capabilities(&self) -> Capabilities {
+        self.backend.capabilities()
+    }
+
+    fn level(&self, ct: &PlainCiphertext) -> usize {
+        ct.level
+    }
+
+    fn add(&self, a: &PlainCiphertext, b: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &b.values, a.level.min(b.level), |x, y| x + y))
+    }
+
+    fn sub(&self, a: &PlainCiphertext, b: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &b.values, a.level.min(b.level), |x, y| x - y))
+    }
+
+    fn neg(&self, a: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &a.values, a.level, |x, _| -x))
+    }
+
+    fn add_plain(&self, a: &PlainCiphertext, v: &[f64]) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &self.backend.padded(v)?, a.level, |x, y| x + y))
+    }
+
+    fn add_scalar(&self, a: &PlainCiphertext, c: f64) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &a.values, a.level, |x, _| x + c))
+    }
+
+    fn mul(&self, a: &PlainCiphertext, b: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        let level = self.multiplied(a)?.min(self.multiplied(b)?);
+        Ok(self.zip(a, &b.values, level, |x, y| x * y))
+    }
+
+    fn mul_plain(&self, a: &PlainCiphertext, v: &[f64]) -> Result<PlainCiphertext, BackendError> {
+        let v = self.backend.padded(v)?;
+        Ok(self.zip(a, &v, self.multiplied(a)?, |x, y| x * y))
+    }
+
+    fn mul_scalar(&self, a: &PlainCiphertext, c: f64) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &a.values, self.multiplied(a)?, |x, _| x * c))
+    }
+
+    fn rotate(&self, a: &PlainCiphertext, step: i64) -> Result<PlainCiphertext, BackendError> {
+        let k = self.backend.normalise(step);
+        if k != 0 && !self.rotations.contains(&k) {
+            return Err(BackendError::MissingKey(format!("the rotation by {step}")));
+        }
+        let mut values = a.values.clone();
+        values.rotate_left(k);
+        Ok(PlainCiphertext { values, level: a.level })
+    }
+
+    fn bootstrap(&self, a: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        Ok(PlainCiphertext {
+            values: a.values.clone(),
+            level: self.backend.max_level,
+        })
+    }
+
+    fn keys_to_bytes(&self) -> Result<Vec<u8>, BackendError> {
+        let mut out = self.backend.header(KEYS_MAGIC);
+        out.extend_from_slice(&(self.rotations.len() as u32).to_le_bytes());
+        self.rotations
+            .iter()
+            .for_each(|&k| out.extend_from_slice(&(k as u32).to_le_bytes()));
+        Ok(PlainBackend::seal(out))
+    }
+}
