@@ -104,12 +104,25 @@ impl RelinearizationKey {
     }
 }
 
-/// The key of the automorphism `sigma_g`, with its gather tables: switches from `s` to
-/// `sigma_g^(-1)(s)` (see the module documentation).
+/// The key of the automorphism `sigma_g`, with its gather tables over `Q` and over `P`:
+/// switches from `s` to `sigma_g^(-1)(s)` (see the module documentation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaloisKey {
     pub(crate) key: SwitchingKey,
     pub(crate) automorphism: Automorphism,
+    pub(crate) automorphism_p: Automorphism,
+}
+
+impl GaloisKey {
+    /// The key of `automorphism` over `params`' rings.
+    pub(crate) fn new(params: &Parameters, key: SwitchingKey, automorphism: Automorphism) -> Result<Self, KeyError> {
+        let automorphism_p = Automorphism::new(params.ring_p(), automorphism.galois_element())?;
+        Ok(GaloisKey {
+            key,
+            automorphism,
+            automorphism_p,
+        })
+    }
 }
 
 impl GaloisKey {
@@ -155,6 +168,16 @@ impl EvaluationKeys {
     }
 }
 
+/// `P mod q_i` for every prime `q_i` of `Q`.
+fn p_mod_q(params: &Parameters) -> Vec<u64> {
+    params
+        .ring_q()
+        .moduli()
+        .iter()
+        .map(|qi| params.p().iter().fold(1, |acc, &p| qi.mul(acc, qi.reduce(p))))
+        .collect()
+}
+
 /// `g^(-1) mod 2N`: the Galois group `Z_2N^*` has exponent `N/2`, so `g^(-1) = g^(N/2 - 1)`.
 fn galois_inverse(g: u64, n: usize) -> u64 {
     let two_n = 2 * n as u64;
@@ -176,11 +199,7 @@ impl KeyGenerator {
         let (ring_q, ring_p) = (params.ring_q(), params.ring_p());
         let (lq, alpha) = (params.q().len(), params.digit_size());
         // P mod q_i, the factor of the gadget term on digit j's limbs (P = 0 mod P's primes).
-        let p_mod_q: Vec<u64> = ring_q
-            .moduli()
-            .iter()
-            .map(|qi| params.p().iter().fold(1, |acc, &p| qi.mul(acc, qi.reduce(p))))
-            .collect();
+        let p_mod_q = p_mod_q(&params);
         let mut key = SwitchingKey {
             b: Vec::with_capacity(params.digits()),
             a: Vec::with_capacity(params.digits()),
@@ -238,10 +257,8 @@ impl KeyGenerator {
         let (mut to_q, mut to_p) = (sk.q.clone(), sk.p.clone());
         ring_q.automorphism(&Automorphism::new(&ring_q, g_inv)?, &sk.q, &mut to_q);
         ring_p.automorphism(&Automorphism::new(&ring_p, g_inv)?, &sk.p, &mut to_p);
-        Ok(GaloisKey {
-            key: self.switching_key(&sk.q, &to_q, &to_p),
-            automorphism,
-        })
+        let key = self.switching_key(&sk.q, &to_q, &to_p);
+        GaloisKey::new(&self.params, key, automorphism)
     }
 }
 
@@ -307,6 +324,8 @@ pub struct KeySwitcher {
     /// them (below, then above), then `P`.
     mod_up: Vec<Vec<BasisConverter>>,
     mod_down: ModDown,
+    /// `P mod q_i`.
+    p_mod_q: Vec<u64>,
 }
 
 impl KeySwitcher {
@@ -325,6 +344,7 @@ impl KeySwitcher {
             mod_up.push(sizes);
         }
         Ok(KeySwitcher {
+            p_mod_q: p_mod_q(params),
             mod_down: ModDown::new(params.ring_q().clone(), params.ring_p().clone())?,
             params: params.clone(),
             mod_up,
@@ -409,6 +429,51 @@ impl KeySwitcher {
         acc_p: &mut [RnsPoly; 2],
         words: &mut [u64],
     ) -> Result<(), KeyError> {
+        let [out0, out1] = out;
+        let [acc0, acc1] = acc_p;
+        self.inner_products(decomposition, key, [(&mut *out0, &mut *acc0), (&mut *out1, &mut *acc1)])?;
+        self.mod_down.apply(out0, acc0, words);
+        self.mod_down.apply(out1, acc1, words);
+        Ok(())
+    }
+
+    /// The key switching of a decomposition without its final division by `P`: `out` receives
+    /// `sum_j d~_j (b_j, a_j)` over `Q_l P`, which sums and automorphisms can work on before one
+    /// [`Self::mod_down`] (double hoisting).
+    pub fn switch_decomposed_lazy(
+        &self,
+        decomposition: &Decomposition,
+        key: &SwitchingKey,
+        out: &mut [QpPoly; 2],
+    ) -> Result<(), KeyError> {
+        let [x, y] = out;
+        self.inner_products(decomposition, key, [(&mut x.q, &mut x.p), (&mut y.q, &mut y.p)])
+    }
+
+    /// `x.q <- round(x / P)` over `x.q`'s limbs: the ModDown closing a lazy key switching.
+    pub fn mod_down(&self, x: &mut QpPoly, scratch: &mut KeySwitchScratch) {
+        self.mod_down.apply(&mut x.q, &x.p, &mut scratch.words);
+    }
+
+    /// `P mod q_i` for every prime of `Q`: lifts a polynomial over `Q` into `Q P` as `P a` (zero
+    /// modulo `P`), the form lazy key-switching results are in.
+    pub fn p_mod_q(&self) -> &[u64] {
+        &self.p_mod_q
+    }
+
+    /// `out = sigma_g(x)` over `Q` and `P`, `g` being the key's Galois element.
+    pub fn automorphism_qp(&self, key: &GaloisKey, x: &QpPoly, out: &mut QpPoly) {
+        self.params.ring_q().automorphism(&key.automorphism, &x.q, &mut out.q);
+        self.params.ring_p().automorphism(&key.automorphism_p, &x.p, &mut out.p);
+    }
+
+    /// Inner products of the decomposition with the key, over `Q_l` and `P`.
+    fn inner_products(
+        &self,
+        decomposition: &Decomposition,
+        key: &SwitchingKey,
+        out: [(&mut RnsPoly, &mut RnsPoly); 2],
+    ) -> Result<(), KeyError> {
         check_fingerprint(&self.params, key.fingerprint)?;
         let count = decomposition.count;
         assert!(count > 0, "decompose a polynomial first");
@@ -419,9 +484,8 @@ impl KeySwitcher {
         for (j, d) in decomposition.digits[..count].iter().enumerate() {
             (d_q[j], d_p[j]) = (&d.q, &d.p);
         }
-        let [out0, out1] = out;
-        let [acc0, acc1] = acc_p;
-        for (parts, out_q, out_p) in [(&key.b, out0, acc0), (&key.a, out1, acc1)] {
+        let [(out0_q, out0_p), (out1_q, out1_p)] = out;
+        for (parts, out_q, out_p) in [(&key.b, out0_q, out0_p), (&key.a, out1_q, out1_p)] {
             let mut k_q = [&parts[0].q; MAX_DIGITS];
             let mut k_p = [&parts[0].p; MAX_DIGITS];
             for (j, k) in parts[..count].iter().enumerate() {
@@ -429,7 +493,6 @@ impl KeySwitcher {
             }
             ring_q.inner_product(&d_q[..count], &k_q[..count], out_q);
             ring_p.inner_product(&d_p[..count], &k_p[..count], out_p);
-            self.mod_down.apply(out_q, out_p, words);
         }
         Ok(())
     }

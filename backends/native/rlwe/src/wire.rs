@@ -726,7 +726,10 @@ impl WireFormat for EvaluationKeys {
                 .filter(|a| a.galois_element() == g)
                 .ok_or_else(|| WireError::Invalid(format!("{g} is not a Galois element of N = {}", params.n())))?;
             let key = SwitchingKey::read_body(params, r)?;
-            galois.insert(g, GaloisKey { key, automorphism });
+            galois.insert(
+                g,
+                GaloisKey::new(params, key, automorphism).map_err(|e| WireError::Invalid(e.to_string()))?,
+            );
         }
         Ok(EvaluationKeys {
             relinearization,

@@ -5,7 +5,7 @@
 use blindtuner_ring::{Automorphism, Form, RnsPoly, Sampler, rotation_galois_element};
 use blindtuner_rlwe::{
     Ciphertext, DEFAULT_ERROR_STD, Decomposition, KeyError, KeyGenerator, KeySwitchScratch, KeySwitcher, Moduli,
-    Parameters, ParametersLiteral, SecretDistribution, SecretKey, decrypt,
+    Parameters, ParametersLiteral, QpPoly, SecretDistribution, SecretKey, decrypt,
 };
 
 fn params_with(q: Vec<u32>, p: Vec<u32>, digits: Option<usize>) -> Parameters {
@@ -210,4 +210,42 @@ fn too_many_digits_are_refused() {
     };
     let e = Parameters::new_toy(&lit).unwrap_err();
     assert!(e.to_string().contains("33 key-switching digits"), "{e}");
+}
+
+#[test]
+fn lazy_switching_then_one_mod_down_equals_the_hoisted_automorphism() {
+    for params in layouts() {
+        let ring = params.ring_q();
+        let mut kg = KeyGenerator::from_seed_for_tests(&params, [4; 32]).unwrap();
+        let sk = kg.secret_key();
+        let switcher = KeySwitcher::new(&params).unwrap();
+        let mut scratch = KeySwitchScratch::new(&params);
+        let key = kg.galois_key(&sk, rotation_galois_element(params.n(), 3)).unwrap();
+        for limbs in [params.q().len(), 1] {
+            let mut ct = Ciphertext::zero(&params, limbs);
+            kg.encrypt_zero_sk(&sk, &mut ct).unwrap();
+            let mut want = Ciphertext::zero(&params, limbs);
+            switcher.automorphism(&ct, &key, &mut want, &mut scratch).unwrap();
+
+            // sigma(P c0 + sum d~ (b, a)) in Q P, then divided by P: the same ciphertext, exactly.
+            let mut decomposition = Decomposition::new(&params);
+            switcher.decompose(&ct.c1, &mut decomposition);
+            let mut lazy = [QpPoly::zero(&params, limbs), QpPoly::zero(&params, limbs)];
+            switcher
+                .switch_decomposed_lazy(&decomposition, key.key(), &mut lazy)
+                .unwrap();
+            let mut p_c0 = ct.c0.clone();
+            ring.mul_scalar_assign(&mut p_c0, switcher.p_mod_q());
+            ring.add_assign(&mut lazy[0].q, &p_c0);
+            let mut rotated = [QpPoly::zero(&params, limbs), QpPoly::zero(&params, limbs)];
+            for (x, out) in lazy.iter().zip(rotated.iter_mut()) {
+                switcher.automorphism_qp(&key, x, out);
+            }
+            for x in rotated.iter_mut() {
+                switcher.mod_down(x, &mut scratch);
+            }
+            assert_eq!(rotated[0].q, want.c0);
+            assert_eq!(rotated[1].q, want.c1);
+        }
+    }
 }
