@@ -31,7 +31,7 @@ const MIN_FACTOR_SCALE: f64 = (1u64 << 20) as f64;
 /// Reusable buffers of the evaluator's operations, for any level of one parameter set.
 #[derive(Debug, Clone)]
 pub struct EvaluatorScratch {
-    key_switch: KeySwitchScratch,
+    pub(crate) key_switch: KeySwitchScratch,
     product: Product,
     lowered: Ciphertext,
     rotated: Ciphertext,
@@ -61,7 +61,7 @@ impl EvaluatorScratch {
 pub struct Evaluator {
     params: Parameters,
     keys: EvaluationKeys,
-    switcher: KeySwitcher,
+    pub(crate) switcher: KeySwitcher,
     /// `X^(N/2)` in NTT form: multiplying by it multiplies every slot by `i`.
     imaginary_unit: RnsPoly,
 }
@@ -679,7 +679,7 @@ impl Evaluator {
         Ok(())
     }
 
-    fn galois_key(&self, step: i64, slots: usize) -> Result<&GaloisKey, CkksError> {
+    pub(crate) fn galois_key(&self, step: i64, slots: usize) -> Result<&GaloisKey, CkksError> {
         let g = self.params.rotation_galois_element(step, slots);
         self.keys.galois(g).ok_or(CkksError::MissingRotationKey { step, g })
     }

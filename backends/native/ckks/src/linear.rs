@@ -9,19 +9,27 @@
 //! ```
 //!
 //! so the baby rotations `rot(v, i)` are computed once, all from one key-switching decomposition
-//! of `v` (hoisting), the inner sums are plaintext products accumulated with one reduction per
-//! slot (no key switching), and each giant step costs one rotation. The diagonals are
-//! pre-rotated and encoded once, at the level and scale of the input, by
-//! [`LinearTransform::encode`]. `n1` is the power of two that minimises the number of
-//! rotations, `#babies + #giants`.
+//! of `v`, and kept over `Q P` without their division by `P` (double hoisting, as in Bossuat,
+//! Mouchet, Troncoso-Pastoriza and Hubaux 2021): the inner sums are plaintext products over
+//! `Q P` accumulated with one reduction per slot, each giant step divides its inner sum by `P`
+//! and rotates it with a key switching that is again left over `Q P`, and one final division by
+//! `P` closes the whole sum. The diagonals are pre-rotated and encoded once, over `Q` and `P`, at
+//! the level and scale of the input, by [`LinearTransform::encode`]. A baby rotation then costs
+//! inner products and a permutation, a giant one a full key switching: `n1` is the power of
+//! two minimising `#babies + GIANT_COST * #giants`.
 
 use std::collections::BTreeMap;
 
-use blindtuner_ring::RnsPoly;
+use blindtuner_ring::{Form, RnsPoly};
+use blindtuner_rlwe::{self as rlwe, Decomposition, QpPoly};
 use num_complex::Complex64;
 
 use crate::evaluator::same_scale;
 use crate::{Ciphertext, CkksError, Encoder, EncoderScratch, Evaluator, EvaluatorScratch, Plaintext};
+
+/// What a giant step costs in baby steps: a full key switching (decomposition, two divisions by
+/// `P`) against inner products and a permutation.
+const GIANT_COST: usize = 3;
 
 /// A linear map of `slots` slots by its nonzero diagonals.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,12 +95,12 @@ impl LinearTransform {
             .collect()
     }
 
-    /// The baby-step size minimising `#babies + #giants` over powers of two.
+    /// The baby-step size minimising `#babies + GIANT_COST * #giants` over powers of two.
     fn baby_step(&self) -> usize {
         let cost = |n1: usize| {
             let babies: std::collections::BTreeSet<usize> = self.diagonals.keys().map(|k| k % n1).collect();
             let giants: std::collections::BTreeSet<usize> = self.diagonals.keys().map(|k| k / n1).collect();
-            babies.len() + giants.len()
+            babies.len() + GIANT_COST * giants.len()
         };
         (0..=self.slots.ilog2())
             .map(|e| 1usize << e)
@@ -116,8 +124,10 @@ impl LinearTransform {
         let params = eval.params();
         let scale = eval.factor_scale_at(level, input_scale)?;
         let (n, n1) = (self.slots, self.baby_step());
-        let mut giants: BTreeMap<usize, Vec<(usize, Plaintext)>> = BTreeMap::new();
+        let mut giants: BTreeMap<usize, Vec<Diagonal>> = BTreeMap::new();
         let mut scratch = EncoderScratch::default();
+        let ring_p = params.rlwe().ring_p();
+        let encoder_p = Encoder::new(ring_p.clone(), n)?;
         let mut rotated = vec![Complex64::default(); n];
         for (&k, d) in &self.diagonals {
             let (j, i) = (k / n1, k % n1);
@@ -127,9 +137,12 @@ impl LinearTransform {
             }
             let mut pt = Plaintext::new(params, level, scale, n);
             encoder.encode(&rotated, scale, &mut pt, &mut scratch)?;
-            giants.entry(j).or_default().push((i, pt));
+            // The same integers modulo P, for the products over Q P.
+            let mut p = RnsPoly::zero(ring_p, ring_p.moduli().len(), Form::Evaluation);
+            encoder_p.encode_poly(&rotated, scale, &mut p, &mut scratch)?;
+            giants.entry(j).or_default().push(Diagonal { baby: i, q: pt, p });
         }
-        let mut babies: Vec<usize> = giants.values().flatten().map(|(i, _)| *i).collect();
+        let mut babies: Vec<usize> = giants.values().flatten().map(|d| d.baby).collect();
         babies.sort_unstable();
         babies.dedup();
         Ok(EncodedLinearTransform {
@@ -152,8 +165,16 @@ pub struct EncodedLinearTransform {
     n1: usize,
     /// Distinct baby steps `i`, increasing.
     babies: Vec<usize>,
-    /// Per giant step `j`: the baby steps and plaintexts `rot(d_(n1 j + i), -n1 j)`.
-    giants: BTreeMap<usize, Vec<(usize, Plaintext)>>,
+    /// Per giant step `j`: the diagonals `rot(d_(n1 j + i), -n1 j)` by baby step.
+    giants: BTreeMap<usize, Vec<Diagonal>>,
+}
+
+/// One pre-rotated diagonal, encoded over `Q` (a plaintext) and over `P`.
+#[derive(Debug, Clone)]
+struct Diagonal {
+    baby: usize,
+    q: Plaintext,
+    p: RnsPoly,
 }
 
 impl EncodedLinearTransform {
@@ -176,12 +197,27 @@ impl EncodedLinearTransform {
     }
 }
 
-/// Buffers of [`Evaluator::linear_transform`]: the baby rotations and the inner sums.
+/// Buffers of [`Evaluator::linear_transform`]: the baby rotations over `Q P`, the inner sums and
+/// the accumulator, grown on first use.
 #[derive(Debug, Default)]
 pub struct LinearTransformScratch {
-    babies: Vec<Ciphertext>,
-    inner: Option<Ciphertext>,
-    rotated: Option<Ciphertext>,
+    babies: Vec<[QpPoly; 2]>,
+    /// Inner sum, lazy key-switching output, rotated term, accumulator.
+    work: Vec<[QpPoly; 2]>,
+    decomposition: Option<Decomposition>,
+}
+
+/// `acc = x` when `first`, else `acc += x`, over `Q_l` and `P`.
+fn accumulate(params: &rlwe::Parameters, acc: &mut [QpPoly; 2], x: &[QpPoly; 2], first: bool) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        if first {
+            a.q.assign(&b.q);
+            a.p.assign(&b.p);
+        } else {
+            params.ring_q().add_assign(&mut a.q, &b.q);
+            params.ring_p().add_assign(&mut a.p, &b.p);
+        }
+    }
 }
 
 impl Evaluator {
@@ -206,38 +242,87 @@ impl Evaluator {
                 found_log_scale: ct.scale.log2(),
             });
         }
-        let steps: Vec<i64> = lt.babies.iter().map(|&i| i as i64).collect();
-        buffers.babies.resize_with(steps.len(), || ct.clone());
-        self.rotate_hoisted(ct, &steps, &mut buffers.babies, scratch)?;
-        let ring = self.params().rlwe().ring_q();
-        let inner = buffers.inner.get_or_insert_with(|| ct.clone());
-        let rotated = buffers.rotated.get_or_insert_with(|| ct.clone());
-        let mut first = true;
-        for (&j, terms) in &lt.giants {
-            // The inner sum: one multiply-accumulate pass per part, reduced once per slot.
-            let pts: Vec<&RnsPoly> = terms.iter().map(|(_, pt)| &pt.poly).collect();
-            let baby = |i: usize| &buffers.babies[lt.babies.binary_search(&i).expect("baby steps cover the terms")];
-            let c0: Vec<&RnsPoly> = terms.iter().map(|(i, _)| &baby(*i).inner.c0).collect();
-            let c1: Vec<&RnsPoly> = terms.iter().map(|(i, _)| &baby(*i).inner.c1).collect();
-            ring.inner_product(&c0, &pts, &mut inner.inner.c0);
-            ring.inner_product(&c1, &pts, &mut inner.inner.c1);
-            inner.inherit(ct, ct.scale * terms[0].1.scale);
-            let term = if j == 0 {
-                &*inner
-            } else {
-                self.rotate(inner, (j * lt.n1) as i64, rotated, scratch)?;
-                &*rotated
-            };
-            if first {
-                out.copy_from(term);
-                first = false;
-            } else {
-                self.add_assign(out, term, scratch)?;
-            }
-        }
-        if first {
+        if lt.giants.is_empty() {
             return Err(CkksError::EmptyTransform);
         }
+        // Every key first: a missing one fails before any work.
+        let key = |step: usize| (step != 0).then(|| self.galois_key(step as i64, lt.slots)).transpose();
+        let baby_keys = lt.babies.iter().map(|&i| key(i)).collect::<Result<Vec<_>, _>>()?;
+        let giant_keys = lt
+            .giants
+            .keys()
+            .map(|&j| key(j * lt.n1))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let params = self.params().rlwe();
+        let (ring_q, ring_p, sw) = (params.ring_q(), params.ring_p(), &self.switcher);
+        let limbs = ct.inner.limbs();
+        let zero = || [QpPoly::zero(params, limbs), QpPoly::zero(params, limbs)];
+        buffers.babies.resize_with(lt.babies.len(), zero);
+        buffers.work.resize_with(4, zero);
+        let decomposition = buffers.decomposition.get_or_insert_with(|| Decomposition::new(params));
+        let [inner, lazy, rotated, acc] = &mut buffers.work[..] else {
+            unreachable!("four work buffers")
+        };
+        let ks = &mut scratch.key_switch;
+
+        // Baby steps over Q P: (P c0, P c1) for step 0, sigma_i(P c0 + u0, u1) for the others,
+        // where (u0, u1) is the lazy key switching of c1 (P c0 is zero modulo P).
+        let p_c0 = &mut rotated[0].q;
+        p_c0.assign(&ct.inner.c0);
+        ring_q.mul_scalar_assign(p_c0, sw.p_mod_q());
+        sw.decompose(&ct.inner.c1, decomposition);
+        for (baby, key) in buffers.babies.iter_mut().zip(&baby_keys) {
+            match key {
+                None => {
+                    baby[0].q.assign(p_c0);
+                    baby[1].q.assign(&ct.inner.c1);
+                    ring_q.mul_scalar_assign(&mut baby[1].q, sw.p_mod_q());
+                    baby.iter_mut().for_each(|x| x.p.data_mut().fill(0));
+                }
+                Some(key) => {
+                    sw.switch_decomposed_lazy(decomposition, key.key(), lazy)?;
+                    ring_q.add_assign(&mut lazy[0].q, p_c0);
+                    sw.automorphism_qp(key, &lazy[0], &mut baby[0]);
+                    sw.automorphism_qp(key, &lazy[1], &mut baby[1]);
+                }
+            }
+        }
+
+        let mut first = true;
+        for (terms, key) in lt.giants.values().zip(&giant_keys) {
+            let index = |d: &Diagonal| lt.babies.binary_search(&d.baby).expect("baby steps cover the terms");
+            for (part, sum) in inner.iter_mut().enumerate() {
+                let q: Vec<&RnsPoly> = terms.iter().map(|d| &buffers.babies[index(d)][part].q).collect();
+                let p: Vec<&RnsPoly> = terms.iter().map(|d| &buffers.babies[index(d)][part].p).collect();
+                let pt_q: Vec<&RnsPoly> = terms.iter().map(|d| &d.q.poly).collect();
+                let pt_p: Vec<&RnsPoly> = terms.iter().map(|d| &d.p).collect();
+                ring_q.inner_product(&q, &pt_q, &mut sum.q);
+                ring_p.inner_product(&p, &pt_p, &mut sum.p);
+            }
+            let Some(key) = key else {
+                accumulate(params, acc, inner, first);
+                first = false;
+                continue;
+            };
+            // Giant step: the inner sum back to Q_l, rotated by n1 j, left over Q P again.
+            sw.mod_down(&mut inner[0], ks);
+            sw.mod_down(&mut inner[1], ks);
+            sw.decompose(&inner[1].q, decomposition);
+            sw.switch_decomposed_lazy(decomposition, key.key(), lazy)?;
+            ring_q.mul_scalar_assign(&mut inner[0].q, sw.p_mod_q());
+            ring_q.add_assign(&mut lazy[0].q, &inner[0].q);
+            sw.automorphism_qp(key, &lazy[0], &mut rotated[0]);
+            sw.automorphism_qp(key, &lazy[1], &mut rotated[1]);
+            accumulate(params, acc, rotated, first);
+            first = false;
+        }
+        sw.mod_down(&mut acc[0], ks);
+        sw.mod_down(&mut acc[1], ks);
+        out.inner.c0.assign(&acc[0].q);
+        out.inner.c1.assign(&acc[1].q);
+        let pt_scale = lt.giants.values().next().map_or(1.0, |t| t[0].q.scale);
+        out.inherit(ct, ct.scale * pt_scale);
         self.rescale_assign(out, scratch)
     }
 }
