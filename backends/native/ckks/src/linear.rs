@@ -18,7 +18,7 @@
 //! inner products and a permutation, a giant one a full key switching: `n1` is the power of
 //! two minimising `#babies + GIANT_COST * #giants`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use blindtuner_ring::{Form, RnsPoly};
 use blindtuner_rlwe::{self as rlwe, Decomposition, QpPoly};
@@ -85,6 +85,20 @@ impl LinearTransform {
 
     pub fn slots(&self) -> usize {
         self.slots
+    }
+
+    /// The number of nonzero diagonals set.
+    pub fn diagonal_count(&self) -> usize {
+        self.diagonals.len()
+    }
+
+    /// The rotation steps whose keys the evaluation needs, without encoding: the same as
+    /// [`EncodedLinearTransform::rotations`] of [`Self::encode`] at any level.
+    pub fn rotations(&self) -> Vec<i64> {
+        let n1 = self.baby_step();
+        let babies: BTreeSet<usize> = self.diagonals.keys().map(|k| k % n1).collect();
+        let giants: BTreeSet<usize> = self.diagonals.keys().map(|k| k / n1).collect();
+        bsgs_steps(n1, babies, giants)
     }
 
     /// `M v` in f64, the reference the encrypted result is checked against.
@@ -180,9 +194,7 @@ struct Diagonal {
 impl EncodedLinearTransform {
     /// The rotation steps whose keys the evaluation needs: babies, then giants.
     pub fn rotations(&self) -> Vec<i64> {
-        let babies = self.babies.iter().filter(|&&i| i != 0).map(|&i| i as i64);
-        let giants = self.giants.keys().filter(|&&j| j != 0).map(|&j| (j * self.n1) as i64);
-        babies.chain(giants).collect()
+        bsgs_steps(self.n1, self.babies.iter().copied(), self.giants.keys().copied())
     }
 
     /// Key switchings of one evaluation: one decomposition for the babies plus one per nonzero
@@ -195,6 +207,14 @@ impl EncodedLinearTransform {
     pub fn level(&self) -> usize {
         self.level
     }
+}
+
+/// The nonzero rotation steps of baby steps `i` and giant steps `j` (increasing): babies, then
+/// giants `n1 j`.
+fn bsgs_steps(n1: usize, babies: impl IntoIterator<Item = usize>, giants: impl IntoIterator<Item = usize>) -> Vec<i64> {
+    let babies = babies.into_iter().filter(|&i| i != 0).map(|i| i as i64);
+    let giants = giants.into_iter().filter(|&j| j != 0).map(|j| (j * n1) as i64);
+    babies.chain(giants).collect()
 }
 
 /// Buffers of [`Evaluator::linear_transform`]: the baby rotations over `Q P`, the inner sums and

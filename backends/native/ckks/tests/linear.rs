@@ -15,6 +15,7 @@ fn setup_for(lt: &LinearTransform) -> (Setup, Vec<i64>) {
         .encode(&probe.eval, &probe.encoder, top, probe.params.scale_at(top))
         .unwrap();
     let steps = encoded.rotations();
+    assert_eq!(lt.rotations(), steps, "the steps without encoding");
     (setup_with(&presets::toy_n12(), lt.slots(), &steps, false), steps)
 }
 
