@@ -7,6 +7,8 @@
 //! * [`Evaluator`]: the server side, with evaluation keys only: additions, products,
 //!   relinearisation, rescaling, rotations (hoisted too), conjugation, rotate-and-sum, and
 //!   [`LinearTransform`]s by diagonals (baby-step giant-step, hoisted).
+//! * [`HomomorphicDft`]: CoeffsToSlots and SlotsToCoeffs of bootstrapping as products of sparse
+//!   linear transforms within a level budget ([`Evaluator::homomorphic_dft`]).
 //! * [`Polynomial`]: polynomials in the Chebyshev basis, evaluated on ciphertexts at optimal
 //!   depth by [`Evaluator::evaluate_polynomial`].
 //! * [`Precision`]: achieved precision in bits against an f64 reference.
@@ -14,6 +16,7 @@
 //!   ([`blindtuner_rlwe::WireFormat`], [`Parameters::to_bytes`]).
 
 mod ciphertext;
+mod dft;
 mod encoder;
 mod encryption;
 mod evaluator;
@@ -25,6 +28,7 @@ mod precision;
 mod wire;
 
 pub use ciphertext::{Ciphertext, Plaintext, Product};
+pub use dft::{DftDirection, DftScratch, EncodedDft, HomomorphicDft, bit_reversed};
 pub use encoder::{Encoder, EncoderScratch};
 pub use encryption::{Decryptor, Encryptor};
 pub use evaluator::{Evaluator, EvaluatorScratch, SCALE_TOLERANCE};
@@ -101,4 +105,6 @@ pub enum CkksError {
     NonFiniteSample { x: f64 },
     #[error("polynomial degree {degree} exceeds the supported {max}")]
     PolynomialDegree { degree: usize, max: usize },
+    #[error("level budget {budget} must be between 1 and log2(slots) = {stages}")]
+    LevelBudget { budget: usize, stages: usize },
 }
