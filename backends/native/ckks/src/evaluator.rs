@@ -724,7 +724,13 @@ impl Evaluator {
         scratch: &mut EvaluatorScratch,
     ) -> Result<(), CkksError> {
         self.check(a)?;
-        assert_eq!(steps.len(), outs.len(), "one output per step");
+        if steps.len() != outs.len() {
+            return Err(CkksError::Length {
+                what: "the list of outputs",
+                given: outs.len(),
+                expected: steps.len(),
+            });
+        }
         let nonzero = |k: &i64| k.rem_euclid(a.slots as i64) != 0;
         for &step in steps.iter().filter(|k| nonzero(k)) {
             self.galois_key(step, a.slots)?;
