@@ -15,7 +15,17 @@
 //! prime gap (about `2N ln q`, 2^-18 relative at N = 2^16 and 40 bits) of the default scale at
 //! every level. The default scale sits a few prime gaps below `2^log_scale`, so that primes of
 //! the asked size exist above it too.
-
+//!
+//! # Runs of prime sizes
+//!
+//! A set may mix scaling primes of several sizes, as bootstrapping does (60-bit primes for its
+//! precise top levels above 45-bit primes for the work below). Each maximal run of scaling
+//! primes of one size keeps its own chain: the lowest run (`q_1` up) at the default scale
+//! `2^log_default_scale`, every higher run at `2^b` for its size `b` (less the margin). Where
+//! the size changes, between `q_l` and `q_(l+1)`, the chain restarts: `S_l` is the lower run's
+//! scale, not `S_(l+1)^2 / q_(l+1)`, so a product rescaled across the boundary is off the chain
+//! and only plaintext and constant factors (encoded for the scale below) cross it. With one
+//! size of scaling primes this is the single chain above.
 use std::fmt;
 
 use blindtuner_ring::{ntt_prime_near, ntt_primes, rotation_galois_element};
@@ -72,10 +82,16 @@ impl Parameters {
         check_log_scale(log_default_scale)?;
         let q = rlwe.q();
         let mut scales = vec![0.0; q.len()];
-        let mut scale = default_scale(rlwe.n(), log_default_scale, q.len());
+        let bits = bit_sizes(q);
+        let run_scale = run_scales(rlwe.n(), log_default_scale, &bits);
+        let mut scale = run_scale[q.len() - 1];
         for l in (0..q.len()).rev() {
             scales[l] = scale;
-            scale = scale * scale / q[l] as f64;
+            scale = if restarts_below(&bits, l) {
+                run_scale[l - 1]
+            } else {
+                scale * scale / q[l] as f64
+            };
         }
         let fingerprint = (rlwe.fingerprint() ^ u64::from(log_default_scale)).wrapping_mul(0x0000_0100_0000_01b3);
         Ok(Parameters {
@@ -97,15 +113,20 @@ impl Parameters {
             .ok_or_else(|| ParameterError::Invalid(format!("log N = {} is out of range", lit.log_n)))?;
         let to_err = |e| CkksError::Parameters(ParameterError::Ring(e));
         let mut q = vec![ntt_primes(lit.log_q[0], n, 1, &[]).map_err(to_err)?[0]];
-        let default = default_scale(n, lit.log_default_scale, lit.log_q.len());
-        let mut scale = default;
-        let mut scaling = Vec::with_capacity(lit.log_q.len() - 1);
-        for &bits in lit.log_q[1..].iter().rev() {
-            let target = (scale * scale / default).min(u64::MAX as f64) as u64;
-            let prime = ntt_prime_near(target, bits, n, &q).map_err(to_err)?;
+        let run_scale = run_scales(n, lit.log_default_scale, &lit.log_q);
+        let top = lit.log_q.len() - 1;
+        let mut scale = run_scale[top];
+        let mut scaling = Vec::with_capacity(top);
+        for l in (1..=top).rev() {
+            let target = (scale * scale / run_scale[l]).min(u64::MAX as f64) as u64;
+            let prime = ntt_prime_near(target, lit.log_q[l], n, &q).map_err(to_err)?;
             q.push(prime);
             scaling.push(prime);
-            scale = scale * scale / prime as f64;
+            scale = if restarts_below(&lit.log_q, l) {
+                run_scale[l - 1]
+            } else {
+                scale * scale / prime as f64
+            };
         }
         q.truncate(1);
         q.extend(scaling.iter().rev());
@@ -195,6 +216,29 @@ impl fmt::Display for Parameters {
 fn default_scale(n: usize, log_scale: u32, primes: usize) -> f64 {
     let margin = 2.0 * n as f64 * f64::from(log_scale) * (primes + 1) as f64;
     2f64.powi(log_scale as i32) - margin
+}
+
+/// Bit sizes of primes.
+fn bit_sizes(q: &[u64]) -> Vec<u32> {
+    q.iter().map(|x| 64 - x.leading_zeros()).collect()
+}
+
+/// Whether the scale chain restarts below `q_l`: `q_(l-1)` is a scaling prime of another size.
+fn restarts_below(log_q: &[u32], l: usize) -> bool {
+    l >= 2 && log_q[l - 1] != log_q[l]
+}
+
+/// `out[l]`: the scale of the run of scaling primes `q_l` belongs to (see the module
+/// documentation), from the bit sizes `log_q` of all primes; `q_0` belongs to the lowest run.
+fn run_scales(n: usize, log_default_scale: u32, log_q: &[u32]) -> Vec<f64> {
+    let mut lowest = true;
+    (0..log_q.len())
+        .map(|l| {
+            lowest &= !restarts_below(log_q, l);
+            let log = if lowest { log_default_scale } else { log_q[l] };
+            default_scale(n, log, log_q.len())
+        })
+        .collect()
 }
 
 fn check_log_scale(log_scale: u32) -> Result<(), CkksError> {
@@ -296,6 +340,29 @@ mod tests {
             let want = p.scale_at(l) * p.scale_at(l) / p.q()[l] as f64;
             assert_eq!(p.scale_at(l - 1), want);
         }
+    }
+
+    #[test]
+    fn each_run_of_prime_sizes_keeps_its_own_chain() {
+        let p = Parameters::new_toy(&ParametersLiteral {
+            log_q: [58].into_iter().chain([40; 3]).chain([55; 4]).collect(),
+            ..presets::toy_n12()
+        })
+        .unwrap();
+        let sizes: Vec<u32> = p.q().iter().map(|q| 64 - q.leading_zeros()).collect();
+        assert_eq!(sizes, [58, 40, 40, 40, 55, 55, 55, 55]);
+        for l in 0..=p.max_level() {
+            let want = if l >= 4 { 55.0 } else { 40.0 };
+            let drift = (p.scale_at(l).log2() - want).abs();
+            assert!(drift < 2f64.powi(-10), "level {l}: scale 2^{}", p.scale_at(l).log2());
+        }
+        for l in 1..=p.max_level() {
+            let chained = p.scale_at(l) * p.scale_at(l) / p.q()[l] as f64;
+            // Level 3 starts the 40-bit run: 2^110 / 2^55 would be far off it.
+            assert_eq!(p.scale_at(l - 1) == chained, l != 4, "level {l}");
+        }
+        let rebuilt = Parameters::from_rlwe(p.rlwe().clone(), p.log_default_scale()).unwrap();
+        assert_eq!(rebuilt, p);
     }
 
     #[test]
