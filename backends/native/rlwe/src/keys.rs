@@ -29,6 +29,29 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
+impl SecretKey {
+    /// The same secret over `to`, a set whose primes are leading primes of `from`'s `Q` and `P`
+    /// (as [`Parameters::restricted`] makes): its residues modulo those primes.
+    pub fn restricted(&self, from: &Parameters, to: &Parameters) -> Result<SecretKey, KeyError> {
+        check_fingerprint(from, self.fingerprint)?;
+        if !(from.n() == to.n() && from.q().starts_with(to.q()) && from.p().starts_with(to.p())) {
+            return Err(KeyError::NotARestriction {
+                from: from.fingerprint(),
+                to: to.fingerprint(),
+            });
+        }
+        let mut q = self.q.clone();
+        q.truncate(to.q().len());
+        let mut p = self.p.clone();
+        p.truncate(to.p().len());
+        Ok(SecretKey {
+            q,
+            p,
+            fingerprint: to.fingerprint(),
+        })
+    }
+}
+
 /// `(b, a) = (-a s + e, a)` at the highest level, NTT form.
 #[derive(Debug, Clone)]
 pub struct PublicKey {
@@ -68,6 +91,10 @@ pub enum KeyError {
     ForeignKey { expected: u64, found: u64 },
     #[error("a ciphertext over {limbs} limbs does not fit parameters with {max} ciphertext primes")]
     Limbs { limbs: usize, max: usize },
+    #[error("Hamming weight {weight} must be between 1 and N = {n}")]
+    HammingWeight { weight: usize, n: usize },
+    #[error("parameters {to:#018x} are not a restriction of {from:#018x} to leading primes")]
+    NotARestriction { from: u64, to: u64 },
 }
 
 /// Draws keys and encryption randomness from a cryptographic RNG.
@@ -98,9 +125,26 @@ impl KeyGenerator {
 
     /// A fresh secret key of the parameters' distribution.
     pub fn secret_key(&mut self) -> SecretKey {
+        self.secret_key_of(self.params.secret())
+    }
+
+    /// A fresh secret with exactly `hamming_weight` nonzero coefficients, whatever the set's own
+    /// distribution: the ephemeral secret of sparse-secret encapsulation in bootstrapping, which
+    /// only ever encrypts under a small modulus (see `blindtuner_ckks`'s bootstrapping).
+    pub fn sparse_secret_key(&mut self, hamming_weight: usize) -> Result<SecretKey, KeyError> {
+        if hamming_weight == 0 || hamming_weight > self.params.n() {
+            return Err(KeyError::HammingWeight {
+                weight: hamming_weight,
+                n: self.params.n(),
+            });
+        }
+        Ok(self.secret_key_of(SecretDistribution::SparseTernary { hamming_weight }))
+    }
+
+    fn secret_key_of(&mut self, secret: SecretDistribution) -> SecretKey {
         let ring_q = self.params.ring_q().clone();
         let mut q = RnsPoly::zero(&ring_q, ring_q.moduli().len(), Form::Coefficient);
-        match self.params.secret() {
+        match secret {
             SecretDistribution::Ternary => self.sampler.ternary(&ring_q, &mut q),
             SecretDistribution::SparseTernary { hamming_weight } => {
                 self.sampler.sparse_ternary(&ring_q, hamming_weight, &mut q)

@@ -193,8 +193,16 @@ fn galois_inverse(g: u64, n: usize) -> u64 {
 }
 
 impl KeyGenerator {
+    /// The key switching ciphertexts under `from` to ciphertexts under `to` (both keys of this
+    /// set); relinearisation and Galois keys are the special cases below.
+    pub fn switching_key(&mut self, from: &SecretKey, to: &SecretKey) -> Result<SwitchingKey, KeyError> {
+        self.check(from.fingerprint)?;
+        self.check(to.fingerprint)?;
+        Ok(self.gadget_key(&from.q, &to.q, &to.p))
+    }
+
     /// The key switching from `from` (NTT form over all of `Q`) to `to`.
-    fn switching_key(&mut self, from: &RnsPoly, to_q: &RnsPoly, to_p: &RnsPoly) -> SwitchingKey {
+    fn gadget_key(&mut self, from: &RnsPoly, to_q: &RnsPoly, to_p: &RnsPoly) -> SwitchingKey {
         let params = self.params.clone();
         let (ring_q, ring_p) = (params.ring_q(), params.ring_p());
         let (lq, alpha) = (params.q().len(), params.digit_size());
@@ -245,7 +253,7 @@ impl KeyGenerator {
         self.check(sk.fingerprint)?;
         let mut s2 = sk.q.clone();
         self.params.ring_q().mul_assign(&mut s2, &sk.q);
-        Ok(RelinearizationKey(self.switching_key(&s2, &sk.q, &sk.p)))
+        Ok(RelinearizationKey(self.gadget_key(&s2, &sk.q, &sk.p)))
     }
 
     /// The key of the automorphism `X -> X^g` (`g` odd), for rotations and conjugation.
@@ -257,7 +265,7 @@ impl KeyGenerator {
         let (mut to_q, mut to_p) = (sk.q.clone(), sk.p.clone());
         ring_q.automorphism(&Automorphism::new(&ring_q, g_inv)?, &sk.q, &mut to_q);
         ring_p.automorphism(&Automorphism::new(&ring_p, g_inv)?, &sk.p, &mut to_p);
-        let key = self.switching_key(&sk.q, &to_q, &to_p);
+        let key = self.gadget_key(&sk.q, &to_q, &to_p);
         GaloisKey::new(&self.params, key, automorphism)
     }
 }

@@ -142,6 +142,34 @@ impl Parameters {
         Self::build(lit)
     }
 
+    /// The set over the first `q_primes` primes of `Q` and the first `p_primes` of `P`, with
+    /// secrets of distribution `secret` and one key-switching digit per `p_primes` primes: the
+    /// small ring where bootstrapping switches to its sparse ephemeral secret. The table does
+    /// not cover sparse secrets, so the result reports [`Security::Toy`]; its user states the
+    /// security argument.
+    pub fn restricted(
+        &self,
+        q_primes: usize,
+        p_primes: usize,
+        secret: SecretDistribution,
+    ) -> Result<Parameters, ParameterError> {
+        if !(1..=self.q.len()).contains(&q_primes) || !(1..=self.p.len()).contains(&p_primes) {
+            return Err(ParameterError::Invalid(format!(
+                "a restriction to {q_primes} + {p_primes} primes of a set with {} + {}",
+                self.q.len(),
+                self.p.len()
+            )));
+        }
+        Self::build(&ParametersLiteral {
+            log_n: self.log_n,
+            q: Moduli::Primes(self.q[..q_primes].to_vec()),
+            p: Moduli::Primes(self.p[..p_primes].to_vec()),
+            secret,
+            error_std: self.error_std,
+            digits: None,
+        })
+    }
+
     fn build(lit: &ParametersLiteral) -> Result<Parameters, ParameterError> {
         let n = 1usize
             .checked_shl(lit.log_n)

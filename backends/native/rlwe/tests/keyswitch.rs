@@ -249,3 +249,52 @@ fn lazy_switching_then_one_mod_down_equals_the_hoisted_automorphism() {
         }
     }
 }
+
+/// Sparse-secret encapsulation's two keys: dense `s` to a sparse `s'` in the set restricted to
+/// `q_0` and `p_0`, and back over all of `Q P`.
+#[test]
+fn switching_keys_between_a_dense_and_a_restricted_sparse_secret() {
+    let params = params(vec![50, 40, 40, 40], vec![55, 55]);
+    let small = params
+        .restricted(1, 1, SecretDistribution::SparseTernary { hamming_weight: 8 })
+        .unwrap();
+    assert_eq!((small.q(), small.p()), (&params.q()[..1], &params.p()[..1]));
+    let mut kg = KeyGenerator::from_seed_for_tests(&params, [3; 32]).unwrap();
+    let dense = kg.secret_key();
+    let sparse = kg.sparse_secret_key(8).unwrap();
+    assert!(matches!(kg.sparse_secret_key(0), Err(KeyError::HammingWeight { .. })));
+    let (dense_small, sparse_small) = (
+        dense.restricted(&params, &small).unwrap(),
+        sparse.restricted(&params, &small).unwrap(),
+    );
+    assert!(matches!(
+        dense.restricted(&small, &params),
+        Err(KeyError::ForeignKey { .. })
+    ));
+    assert!(matches!(
+        dense_small.restricted(&small, &params),
+        Err(KeyError::NotARestriction { .. })
+    ));
+    let to_sparse = KeyGenerator::from_seed_for_tests(&small, [4; 32])
+        .unwrap()
+        .switching_key(&dense_small, &sparse_small)
+        .unwrap();
+    let to_dense = kg.switching_key(&sparse, &dense).unwrap();
+    for (set, key, from, to) in [
+        (&small, &to_sparse, &dense_small, &sparse_small),
+        (&params, &to_dense, &sparse, &dense),
+    ] {
+        let limbs = set.q().len();
+        let d = random_poly(set, limbs, 9);
+        let (mut u0, mut u1) = (d.clone(), d.clone());
+        let mut scratch = KeySwitchScratch::new(set);
+        KeySwitcher::new(set)
+            .unwrap()
+            .switch(&d, key, &mut u0, &mut u1, &mut scratch)
+            .unwrap();
+        // Reference d s_from: the phase of (0, d) under the source key.
+        let zero = RnsPoly::zero(set.ring_q(), limbs, Form::Evaluation);
+        let bits = log2_distance(set, &phase(set, to, &u0, &u1), &phase(set, from, &zero, &d));
+        assert!(bits < 10.0, "noise 2^{bits:.1} over {limbs} limbs");
+    }
+}
