@@ -476,6 +476,17 @@ impl Evaluator {
         Ok(())
     }
 
+    /// `out = i a`: every slot times the imaginary unit, as the product by the monomial
+    /// `X^(N/2)` (`zeta^(5^j N/2) = i` at every slot's root): exact, no level or scale change.
+    pub fn mul_by_i(&self, a: &Ciphertext, out: &mut Ciphertext) -> Result<(), CkksError> {
+        self.check(a)?;
+        let ring = self.params.rlwe().ring_q();
+        ring.mul(&a.inner.c0, &self.imaginary_unit, &mut out.inner.c0);
+        ring.mul(&a.inner.c1, &self.imaginary_unit, &mut out.inner.c1);
+        out.inherit(a, a.scale);
+        Ok(())
+    }
+
     /// `out = k a` for an integer `k`: exact, no level or scale change.
     pub fn mul_int(
         &self,

@@ -9,12 +9,15 @@
 //!   [`LinearTransform`]s by diagonals (baby-step giant-step, hoisted).
 //! * [`HomomorphicDft`]: CoeffsToSlots and SlotsToCoeffs of bootstrapping as products of sparse
 //!   linear transforms within a level budget ([`Evaluator::homomorphic_dft`]).
+//! * [`Bootstrapper`]: bootstrapping (ModRaise with sparse-secret encapsulation, CoeffsToSlots,
+//!   EvalMod, SlotsToCoeffs) over a [`BootstrapParameters`] set.
 //! * [`Polynomial`]: polynomials in the Chebyshev basis, evaluated on ciphertexts at optimal
 //!   depth by [`Evaluator::evaluate_polynomial`].
 //! * [`Precision`]: achieved precision in bits against an f64 reference.
 //! * The binary format of parameters, ciphertexts and plaintexts
 //!   ([`blindtuner_rlwe::WireFormat`], [`Parameters::to_bytes`]).
 
+mod bootstrapping;
 mod ciphertext;
 mod dft;
 mod encoder;
@@ -27,6 +30,9 @@ mod polynomial;
 mod precision;
 mod wire;
 
+pub use bootstrapping::{
+    BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, EncapsulationKeys,
+};
 pub use ciphertext::{Ciphertext, Plaintext, Product};
 pub use dft::{DftDirection, DftScratch, EncodedDft, HomomorphicDft, bit_reversed};
 pub use encoder::{Encoder, EncoderScratch};

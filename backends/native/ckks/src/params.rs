@@ -254,6 +254,7 @@ fn check_log_scale(log_scale: u32) -> Result<(), CkksError> {
 /// [`Parameters::new_toy`] and are for tests only.
 pub mod presets {
     use super::ParametersLiteral;
+    use crate::BootstrapParametersLiteral;
     use blindtuner_rlwe::{DEFAULT_ERROR_STD, SecretDistribution};
 
     /// Tests: N = 2^12, 6 levels at scale 2^40, two special primes. Not secure (log QP = 305
@@ -311,6 +312,41 @@ pub mod presets {
             error_std: DEFAULT_ERROR_STD,
             digits: Some(3),
             log_default_scale: 50,
+        }
+    }
+
+    /// Tests of bootstrapping: the shape of [`bootstrap_n16`] at N = 2^12 with 2 work levels.
+    /// Not secure.
+    pub fn bootstrap_toy_n12() -> BootstrapParametersLiteral {
+        BootstrapParametersLiteral {
+            log_n: 12,
+            work_levels: 2,
+            log_p: vec![61; 3],
+            digits: None,
+            ..bootstrap_n16()
+        }
+    }
+
+    /// 128-bit, N = 2^16, bootstrappable with 9 levels left at scale 2^50. From the top:
+    /// CoeffsToSlots in 3 levels and EvalMod in 8 (a degree-63 interpolant, depth 6, and 2
+    /// double angles) on 60-bit primes, SlotsToCoeffs in 3 (the first on a 60-bit prime), 9 work
+    /// levels on 50-bit primes, and a 60-bit `q_0` (2^10 above the scale): 24 primes, 1330 bits,
+    /// in 4 key-switching digits under 6 special primes of 61 bits (log QP = 1696 of 1747
+    /// allowed). The ephemeral secret has weight 32, so `|I| <= 16.5` deterministically.
+    pub fn bootstrap_n16() -> BootstrapParametersLiteral {
+        BootstrapParametersLiteral {
+            log_n: 16,
+            log_q0: 60,
+            work_levels: 9,
+            log_scale: 50,
+            log_boot_scale: 60,
+            cts_levels: 3,
+            stc_levels: 3,
+            ephemeral_weight: 32,
+            sine_degree: 63,
+            double_angles: 2,
+            log_p: vec![61; 6],
+            digits: Some(4),
         }
     }
 }

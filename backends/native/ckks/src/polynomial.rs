@@ -375,11 +375,11 @@ fn divide(c: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
 /// set: the Chebyshev powers and the partial sums of the recursion, grown on first use.
 #[derive(Debug, Clone)]
 pub struct PolynomialScratch {
-    eval: EvaluatorScratch,
+    pub(crate) eval: EvaluatorScratch,
     powers: Vec<Ciphertext>,
     sums: Vec<Sum>,
     /// A giant step on the limbs of its product; a temporary of the power basis.
-    giant: Ciphertext,
+    pub(crate) giant: Ciphertext,
     product: Product,
     term: RnsPoly,
     residues: Vec<u64>,

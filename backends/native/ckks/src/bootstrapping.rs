@@ -1,0 +1,485 @@
+//! CKKS bootstrapping: a ciphertext at any level back to the top of the work levels, with the
+//! same slots (Cheon, Han, Kim, Kim and Song 2018; in the RNS form and with the sparse-secret
+//! encapsulation of Bossuat, Troncoso-Pastoriza and Hubaux 2022).
+//!
+//! # The pipeline
+//!
+//! A ciphertext at level 0 (modulus `q_0`, scale `S_0`) decrypts to `c0 + c1 s = S_0 mu + e`
+//! (mod `q_0`), `mu` the coefficients of its message.
+//!
+//! 1. **Encapsulation.** Key switching (in the small ring of `q_0` and the first special prime
+//!    `p_0`) from the dense secret `s` to an ephemeral sparse secret `s'` of Hamming weight `h`.
+//! 2. **ModRaise.** The two polynomials, lifted from `(-q_0/2, q_0/2]` to the whole chain `Q_L`:
+//!    over the integers `c0 + c1 s' = t = S_0 mu + e + q_0 I`, with
+//!    `|I| <= (h + 1) / 2` in every coefficient, because every coefficient of `c0 + c1 s'` is a
+//!    sum of `h + 1` terms of absolute value at most `q_0 / 2`. The bound is deterministic:
+//!    **the failure probability of the modular reduction is zero**; what is left is the usual
+//!    CKKS noise, whose tails at these scales are far below `2^-128`.
+//! 3. **Back to the dense secret**, over all of `Q_L P`, and the ciphertext is read at scale
+//!    `K q_0`, `K = (h + 1) / 2 + 1/2`, so that its coefficients `t / (K q_0)` lie in `[-1, 1]`.
+//! 4. **CoeffsToSlots** ([`HomomorphicDft`], `cts_levels` levels, scaled by 1/2): the slots hold
+//!    `(t_k + i t_(k + N/2)) / (2 K q_0)`. Its sum with its conjugate holds the real parts
+//!    `x = t_k / (K q_0)`, its difference times `-i` the imaginary parts (`N/2` real values
+//!    each; the product by `i` is a monomial, exact and free).
+//! 5. **EvalMod** on each: `cos(2 pi (K x - 1/4) / 2^r)` by a Chebyshev interpolant of the
+//!    given degree on `[-1, 1]`, then `r` double angles `v -> 2 v^2 - 1`, which end at
+//!    `sin(2 pi K x) = sin(2 pi t / q_0) = sin(2 pi (S_0 mu + e) / q_0)`. With
+//!    `S_0 |mu| / q_0 <= 2^-15`, the sine is the identity times `2 pi` up to a relative `2^-27`.
+//! 6. **SlotsToCoeffs** of `re + i im` ([`HomomorphicDft`], `stc_levels` levels), scaled by
+//!    `q_0 / (2 pi S_0)`: the slots of `mu`, on the canonical scale of the top work level.
+//!
+//! The DFTs leave the coefficients in bit-reversed order, which EvalMod (slot-wise) ignores.
+//!
+//! # Levels
+//!
+//! From the top: `cts_levels` and the EvalMod levels on primes (and scales) of
+//! `log_boot_scale` bits, where the precision is made, then the first SlotsToCoeffs factor on
+//! one more prime of that size (its plaintext is encoded for the scale below, which is how the
+//! scale comes down), then `stc_levels - 1` factors and the `work_levels` levels left to the
+//! user on primes of `log_scale` bits, and `q_0`:
+//!
+//! ```text
+//! log_q = [log_q0] ++ [log_scale; work_levels + stc_levels - 1] ++ [log_boot_scale; cts_levels + evalmod_levels + 1]
+//! ```
+//!
+//! # Security of the encapsulation
+//!
+//! The dense-to-sparse key is an RLWE sample under the sparse secret modulo `q_0 p_0` only
+//! (about 120 bits at N = 2^16); the sparse-to-dense key is under the dense secret modulo all of
+//! `Q P`, as every other key. Bossuat et al. (and Lattigo's default bootstrapping sets, ephemeral
+//! weight 32) rest the 128-bit claim for the first on this small modulus; the
+//! HomomorphicEncryption.org table, which assumes uniform ternary secrets, does not cover it.
+
+use std::f64::consts::PI;
+
+use blindtuner_ring::{Form, RnsPoly, conjugation_galois_element};
+use blindtuner_rlwe::{
+    self as rlwe, EvaluationKeys, KeyGenerator, KeySwitchScratch, KeySwitcher, SecretDistribution, SecretKey,
+    SwitchingKey,
+};
+
+use crate::evaluator::same_scale;
+use crate::{
+    Ciphertext, CkksError, DftDirection, DftScratch, EncodedDft, Encoder, Evaluator, EvaluatorScratch, HomomorphicDft,
+    Parameters, ParametersLiteral, Polynomial, PolynomialScratch,
+};
+
+/// What a user writes for a bootstrappable set; validated by [`BootstrapParameters::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BootstrapParametersLiteral {
+    pub log_n: u32,
+    /// Bits of `q_0`: its ratio to the work scale bounds the sine's error (see the module
+    /// documentation); 15 bits or more keep it below `2^-27`.
+    pub log_q0: u32,
+    /// Levels left to the user after bootstrapping.
+    pub work_levels: usize,
+    /// Bits of the work scale and its primes.
+    pub log_scale: u32,
+    /// Bits of the primes and the scale of CoeffsToSlots and EvalMod.
+    pub log_boot_scale: u32,
+    /// Level budgets of the two homomorphic DFTs.
+    pub cts_levels: usize,
+    pub stc_levels: usize,
+    /// Hamming weight `h` of the ephemeral sparse secret: `|I| <= (h + 1) / 2`.
+    pub ephemeral_weight: usize,
+    /// Degree of the Chebyshev interpolant of the scaled cosine.
+    pub sine_degree: usize,
+    /// Double-angle steps `r`.
+    pub double_angles: usize,
+    /// Special primes and key-switching digits, as in [`ParametersLiteral`].
+    pub log_p: Vec<u32>,
+    pub digits: Option<usize>,
+}
+
+/// A validated bootstrappable set: the CKKS parameters, the encapsulation ring and the circuit.
+#[derive(Debug, Clone)]
+pub struct BootstrapParameters {
+    literal: BootstrapParametersLiteral,
+    params: Parameters,
+    /// `q_0` and `p_0` with the sparse secret: where encapsulation switches.
+    encapsulation: rlwe::Parameters,
+    /// The bound `K` on `|t| / q_0`.
+    k: f64,
+    sine: Polynomial,
+    cts: HomomorphicDft,
+    stc: HomomorphicDft,
+}
+
+impl BootstrapParameters {
+    /// Validates `lit`, refusing a set below 128-bit security by the HomomorphicEncryption.org
+    /// table.
+    pub fn new(lit: &BootstrapParametersLiteral) -> Result<BootstrapParameters, CkksError> {
+        Self::build(lit, Parameters::new)
+    }
+
+    /// Validates `lit` without a security requirement: toy sets for tests.
+    pub fn new_toy(lit: &BootstrapParametersLiteral) -> Result<BootstrapParameters, CkksError> {
+        Self::build(lit, Parameters::new_toy)
+    }
+
+    fn build(
+        lit: &BootstrapParametersLiteral,
+        make: fn(&ParametersLiteral) -> Result<Parameters, CkksError>,
+    ) -> Result<BootstrapParameters, CkksError> {
+        let invalid = |what: String| CkksError::Parameters(rlwe::ParameterError::Invalid(what));
+        if lit.work_levels == 0 || lit.cts_levels == 0 || lit.stc_levels == 0 {
+            return Err(invalid(
+                "bootstrapping needs at least one level of work, CoeffsToSlots and SlotsToCoeffs".into(),
+            ));
+        }
+        if lit.log_q0 <= lit.log_scale {
+            return Err(invalid(format!(
+                "q_0 ({} bits) must exceed the work scale ({} bits)",
+                lit.log_q0, lit.log_scale
+            )));
+        }
+        let n = 1usize << lit.log_n.min(31);
+        if lit.ephemeral_weight == 0 || lit.ephemeral_weight > n {
+            return Err(invalid(format!(
+                "ephemeral Hamming weight {} must be between 1 and N",
+                lit.ephemeral_weight
+            )));
+        }
+        let k = (lit.ephemeral_weight + 1) as f64 / 2.0 + 0.5;
+        let r = lit.double_angles;
+        let sine = Polynomial::interpolate(
+            |x| (2.0 * PI * (k * x - 0.25) / 2f64.powi(r as i32)).cos(),
+            lit.sine_degree,
+            -1.0,
+            1.0,
+        )?;
+        let evalmod_levels = sine.depth() + r;
+        let log_q: Vec<u32> = std::iter::once(lit.log_q0)
+            .chain(std::iter::repeat_n(lit.log_scale, lit.work_levels + lit.stc_levels - 1))
+            .chain(std::iter::repeat_n(
+                lit.log_boot_scale,
+                lit.cts_levels + evalmod_levels + 1,
+            ))
+            .collect();
+        let params = make(&ParametersLiteral {
+            log_n: lit.log_n,
+            log_q,
+            log_p: lit.log_p.clone(),
+            secret: SecretDistribution::Ternary,
+            error_std: rlwe::DEFAULT_ERROR_STD,
+            digits: lit.digits,
+            log_default_scale: lit.log_scale,
+        })?;
+        let slots = params.max_slots();
+        let encapsulation = params.rlwe().restricted(
+            1,
+            1,
+            SecretDistribution::SparseTernary {
+                hamming_weight: lit.ephemeral_weight,
+            },
+        )?;
+        let cts = HomomorphicDft::new(slots, DftDirection::CoeffsToSlots, lit.cts_levels, 0.5)?;
+        let q0 = params.q()[0] as f64;
+        let stc = HomomorphicDft::new(
+            slots,
+            DftDirection::SlotsToCoeffs,
+            lit.stc_levels,
+            q0 / (2.0 * PI * params.scale_at(0)),
+        )?;
+        Ok(BootstrapParameters {
+            literal: lit.clone(),
+            params,
+            encapsulation,
+            k,
+            sine,
+            cts,
+            stc,
+        })
+    }
+
+    /// The CKKS parameters; users work at and below [`Self::work_level`].
+    pub fn params(&self) -> &Parameters {
+        &self.params
+    }
+
+    pub fn literal(&self) -> &BootstrapParametersLiteral {
+        &self.literal
+    }
+
+    /// Slots of the ciphertexts bootstrapped (`N / 2`).
+    pub fn slots(&self) -> usize {
+        self.params.max_slots()
+    }
+
+    /// The level of bootstrapped ciphertexts: the levels left to the user.
+    pub fn work_level(&self) -> usize {
+        self.literal.work_levels
+    }
+
+    /// Levels of EvalMod: the depth of the sine interpolant plus the double angles.
+    pub fn evalmod_levels(&self) -> usize {
+        self.sine.depth() + self.literal.double_angles
+    }
+
+    /// The largest error of the sine interpolant on `[-1, 1]` (before the double angles, which
+    /// multiply it by up to `4^r`), measured on a fine grid.
+    pub fn sine_interpolation_error(&self) -> f64 {
+        let r = self.literal.double_angles as i32;
+        let f = |x: f64| (2.0 * PI * (self.k * x - 0.25) / 2f64.powi(r)).cos();
+        (0..=20_000)
+            .map(|i| -1.0 + i as f64 / 10_000.0)
+            .map(|x| (self.sine.evaluate(x) - f(x)).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// The rotation steps whose keys bootstrapping needs (both DFTs), increasing.
+    pub fn rotations(&self) -> Vec<i64> {
+        let mut steps = self.cts.rotations();
+        steps.extend(self.stc.rotations());
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    }
+
+    /// The client's part: relinearisation, conjugation and the DFTs' rotation keys (plus the
+    /// keys of `extra_rotations`, for the user's own circuits), and the two encapsulation keys.
+    pub fn generate_keys(
+        &self,
+        kg: &mut KeyGenerator,
+        sk: &SecretKey,
+        extra_rotations: &[i64],
+    ) -> Result<BootstrapKeys, CkksError> {
+        let mut evaluation = EvaluationKeys::default();
+        evaluation.relinearization = Some(kg.relinearization_key(sk)?);
+        let slots = self.slots();
+        let mut elements: Vec<u64> = self
+            .rotations()
+            .iter()
+            .chain(extra_rotations)
+            .filter(|&&k| k.rem_euclid(slots as i64) != 0)
+            .map(|&k| self.params.rotation_galois_element(k, slots))
+            .collect();
+        elements.push(conjugation_galois_element(self.params.n()));
+        elements.sort_unstable();
+        elements.dedup();
+        for g in elements {
+            evaluation.insert_galois(kg.galois_key(sk, g)?);
+        }
+        let sparse = kg.sparse_secret_key(self.literal.ephemeral_weight)?;
+        let to_dense = kg.switching_key(&sparse, sk)?;
+        let rlwe = self.params.rlwe();
+        let to_sparse = KeyGenerator::new(&self.encapsulation)?.switching_key(
+            &sk.restricted(rlwe, &self.encapsulation)?,
+            &sparse.restricted(rlwe, &self.encapsulation)?,
+        )?;
+        Ok(BootstrapKeys {
+            evaluation,
+            encapsulation: EncapsulationKeys { to_sparse, to_dense },
+        })
+    }
+}
+
+/// The keys of sparse-secret encapsulation: dense to sparse modulo `q_0 p_0`, sparse to dense
+/// modulo `Q P`.
+#[derive(Debug, Clone)]
+pub struct EncapsulationKeys {
+    pub to_sparse: SwitchingKey,
+    pub to_dense: SwitchingKey,
+}
+
+/// Everything the cloud needs to bootstrap (and to compute between bootstraps).
+#[derive(Debug, Clone)]
+pub struct BootstrapKeys {
+    pub evaluation: EvaluationKeys,
+    pub encapsulation: EncapsulationKeys,
+}
+
+impl BootstrapKeys {
+    /// Bytes of key material in memory.
+    pub fn size_bytes(&self) -> usize {
+        self.evaluation.size_bytes()
+            + self.encapsulation.to_sparse.size_bytes()
+            + self.encapsulation.to_dense.size_bytes()
+    }
+}
+
+/// The cloud's bootstrapping circuit: the evaluator, the encoded DFTs and the keys.
+#[derive(Debug)]
+pub struct Bootstrapper {
+    params: BootstrapParameters,
+    eval: Evaluator,
+    to_sparse: SwitchingKey,
+    to_dense: SwitchingKey,
+    small: KeySwitcher,
+    cts: EncodedDft,
+    stc: EncodedDft,
+}
+
+/// Buffers of [`Bootstrapper::bootstrap`].
+#[derive(Debug)]
+pub struct BootstrapScratch {
+    eval: EvaluatorScratch,
+    small: KeySwitchScratch,
+    dft: DftScratch,
+    polynomial: PolynomialScratch,
+    raised: Ciphertext,
+    a: Ciphertext,
+    b: Ciphertext,
+    c: Ciphertext,
+    switched: [RnsPoly; 2],
+}
+
+impl BootstrapScratch {
+    pub fn new(params: &BootstrapParameters) -> BootstrapScratch {
+        let p = params.params();
+        let (top, slots) = (p.max_level(), params.slots());
+        let zero = || RnsPoly::zero(p.rlwe().ring_q(), top + 1, Form::Evaluation);
+        BootstrapScratch {
+            eval: EvaluatorScratch::new(p),
+            small: KeySwitchScratch::new(&params.encapsulation),
+            dft: DftScratch::default(),
+            polynomial: PolynomialScratch::new(p),
+            raised: Ciphertext::new(p, top, slots),
+            a: Ciphertext::new(p, top, slots),
+            b: Ciphertext::new(p, top, slots),
+            c: Ciphertext::new(p, top, slots),
+            switched: [zero(), zero()],
+        }
+    }
+}
+
+impl Bootstrapper {
+    /// Encodes the DFTs (the one-off cost of a cloud) and takes the keys.
+    pub fn new(params: &BootstrapParameters, keys: BootstrapKeys) -> Result<Bootstrapper, CkksError> {
+        let p = params.params();
+        let eval = Evaluator::new(p, keys.evaluation)?;
+        let encoder = Encoder::new(p.rlwe().ring_q().clone(), params.slots())?;
+        let top = p.max_level();
+        let q0 = p.q()[0] as f64;
+        let cts = params.cts.encode(&eval, &encoder, top, params.k * q0)?;
+        let stc_level = top - params.literal.cts_levels - params.evalmod_levels();
+        let stc = params.stc.encode(&eval, &encoder, stc_level, p.scale_at(stc_level))?;
+        Ok(Bootstrapper {
+            small: KeySwitcher::new(&params.encapsulation)?,
+            params: params.clone(),
+            eval,
+            to_sparse: keys.encapsulation.to_sparse,
+            to_dense: keys.encapsulation.to_dense,
+            cts,
+            stc,
+        })
+    }
+
+    pub fn params(&self) -> &BootstrapParameters {
+        &self.params
+    }
+
+    /// The evaluator over the same keys, for the work between bootstraps.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// `out` = `ct` with its levels restored: the same slots (within the set's precision) at
+    /// [`BootstrapParameters::work_level`], on that level's canonical scale. `ct` must hold
+    /// `N / 2` slots on the canonical scale of its level (as every evaluator result does) and
+    /// values small against `q_0 / S_0` (`|x| <= 1` leaves a margin of `2^15`).
+    pub fn bootstrap(
+        &self,
+        ct: &Ciphertext,
+        out: &mut Ciphertext,
+        scratch: &mut BootstrapScratch,
+    ) -> Result<(), CkksError> {
+        let params = self.params.params();
+        let eval = &self.eval;
+        if ct.slots != self.params.slots() {
+            return Err(CkksError::SlotMismatch(ct.slots, self.params.slots()));
+        }
+        let BootstrapScratch {
+            eval: s,
+            small,
+            dft,
+            polynomial,
+            raised,
+            a,
+            b,
+            c,
+            switched,
+        } = scratch;
+        // Level 0 on its canonical scale: SlotsToCoeffs is encoded for that scale.
+        if ct.level() > 0 {
+            eval.lower_to(ct, 0, params.scale_at(0), a, s)?;
+        } else if same_scale(ct.scale, params.scale_at(0)) {
+            eval.mul_int(ct, 1, a, s)?;
+        } else {
+            return Err(CkksError::ScaleMismatch {
+                level: 0,
+                log_a: ct.scale.log2(),
+                log_b: params.scale_at(0).log2(),
+            });
+        }
+        self.encapsulate_and_raise(a, raised, switched, small, s)?;
+        // CoeffsToSlots, then the real and imaginary parts of the coefficients.
+        eval.homomorphic_dft(raised, &self.cts, a, s, dft)?;
+        eval.conjugate(a, b, s)?;
+        eval.sub(b, a, c, s)?;
+        eval.add_assign(a, b, s)?;
+        eval.mul_by_i(c, b)?;
+        // EvalMod of each: a holds the real parts, b the imaginary parts.
+        self.eval_mod(a, c, polynomial)?;
+        self.eval_mod(b, a, polynomial)?;
+        eval.mul_by_i(a, b)?;
+        eval.add_assign(c, b, s)?;
+        eval.homomorphic_dft(c, &self.stc, out, s, dft)
+    }
+
+    /// Steps 1 to 3 of the module documentation: `ct` at level 0 under the dense secret into
+    /// `out` at the top level under the dense secret, read at scale `K q_0`.
+    fn encapsulate_and_raise(
+        &self,
+        ct: &Ciphertext,
+        out: &mut Ciphertext,
+        switched: &mut [RnsPoly; 2],
+        small: &mut KeySwitchScratch,
+        s: &mut EvaluatorScratch,
+    ) -> Result<(), CkksError> {
+        let params = self.params.params();
+        let ring = params.rlwe().ring_q();
+        let q0 = ring.moduli()[0];
+        let [u0, u1] = switched;
+        // Dense to sparse at level 0: (c0 + u0, u1).
+        u0.reshape_for_overwrite(1, Form::Evaluation);
+        u1.reshape_for_overwrite(1, Form::Evaluation);
+        self.small.switch(&ct.inner.c1, &self.to_sparse, u0, u1, small)?;
+        ring.add_assign(u0, &ct.inner.c0);
+        // ModRaise: centred residues mod q_0 lifted to every prime of Q.
+        let top = params.max_level() + 1;
+        for (src, dst) in [(&mut *u0, &mut out.inner.c0), (&mut *u1, &mut out.inner.c1)] {
+            ring.intt(src);
+            dst.reshape_for_overwrite(top, Form::Coefficient);
+            ring.lift_centered(src, &q0, dst);
+            ring.ntt(dst);
+        }
+        // Sparse to dense over Q P.
+        u0.reshape_for_overwrite(top, Form::Evaluation);
+        u1.reshape_for_overwrite(top, Form::Evaluation);
+        self.eval
+            .switcher
+            .switch(&out.inner.c1, &self.to_dense, u0, u1, &mut s.key_switch)?;
+        ring.add_assign(&mut out.inner.c0, u0);
+        std::mem::swap(&mut out.inner.c1, u1);
+        out.inherit(ct, self.params.k * q0.value() as f64);
+        Ok(())
+    }
+
+    /// `out = sin(2 pi K x)` slot-wise for real `x` in `[-1, 1]`: the interpolated scaled cosine,
+    /// then the double angles.
+    fn eval_mod(&self, x: &Ciphertext, out: &mut Ciphertext, scratch: &mut PolynomialScratch) -> Result<(), CkksError> {
+        let eval = &self.eval;
+        eval.evaluate_polynomial(x, &self.params.sine, out, scratch)?;
+        let s = &mut scratch.eval;
+        let tmp = &mut scratch.giant;
+        for _ in 0..self.params.literal.double_angles {
+            eval.mul_relin(out, out, tmp, s)?;
+            eval.rescale_assign(tmp, s)?;
+            eval.mul_int(tmp, 2, out, s)?;
+            eval.add_const(out, (-1.0).into(), tmp, s)?;
+            std::mem::swap(out, tmp);
+        }
+        Ok(())
+    }
+}

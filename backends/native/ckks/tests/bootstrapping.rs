@@ -1,0 +1,194 @@
+//! Bootstrapping at toy size (N = 2^12, the shape of the N = 2^16 preset) against the f64
+//! reference: a random vector comes back within the set's precision from any level, and keeps
+//! coming back through rounds of bootstrapping and multiplying; bad inputs are errors.
+
+mod common;
+
+use blindtuner_ckks::{
+    BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext, CkksError, Complex64,
+    Decryptor, Encoder, EncoderScratch, Encryptor, EvaluatorScratch, Plaintext, Precision, presets,
+};
+use blindtuner_rlwe::KeyGenerator;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+struct Fixture {
+    bp: BootstrapParameters,
+    boot: Bootstrapper,
+    encoder: Encoder,
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    scratch: BootstrapScratch,
+    rng: ChaCha20Rng,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let bp = BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).unwrap();
+        let params = bp.params().clone();
+        let mut kg = KeyGenerator::new(params.rlwe()).unwrap();
+        let sk = kg.secret_key();
+        let keys = bp.generate_keys(&mut kg, &sk, &[]).unwrap();
+        Fixture {
+            boot: Bootstrapper::new(&bp, keys).unwrap(),
+            encoder: Encoder::new(params.rlwe().ring_q().clone(), bp.slots()).unwrap(),
+            encryptor: Encryptor::with_secret_key(&params, sk.clone()).unwrap(),
+            decryptor: Decryptor::new(&params, sk),
+            scratch: BootstrapScratch::new(&bp),
+            rng: ChaCha20Rng::from_os_rng(),
+            bp,
+        }
+    }
+
+    /// Uniform values in the unit square.
+    fn random(&mut self) -> Vec<Complex64> {
+        (0..self.bp.slots())
+            .map(|_| Complex64::new(self.rng.random_range(-1.0..1.0), self.rng.random_range(-1.0..1.0)))
+            .collect()
+    }
+
+    fn encrypt(&mut self, values: &[Complex64], level: usize) -> Ciphertext {
+        let params = self.bp.params();
+        let scale = params.scale_at(level);
+        let mut pt = Plaintext::new(params, level, scale, self.bp.slots());
+        self.encoder
+            .encode(values, scale, &mut pt, &mut EncoderScratch::default())
+            .unwrap();
+        let mut ct = Ciphertext::new(params, level, self.bp.slots());
+        self.encryptor.encrypt(&pt, &mut ct).unwrap();
+        ct
+    }
+
+    fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex64> {
+        let pt = self.decryptor.decrypt_new(ct).unwrap();
+        let mut out = vec![Complex64::default(); self.bp.slots()];
+        self.encoder
+            .decode(&pt, &mut out, &mut EncoderScratch::default())
+            .unwrap();
+        out
+    }
+
+    fn bootstrap(&mut self, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut out = Ciphertext::new(self.bp.params(), 0, self.bp.slots());
+        self.boot.bootstrap(ct, &mut out, &mut self.scratch)?;
+        Ok(out)
+    }
+}
+
+#[test]
+fn the_toy_preset_spends_its_levels_as_documented() {
+    let bp = BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).unwrap();
+    let lit = bp.literal();
+    assert_eq!(bp.evalmod_levels(), 6 + lit.double_angles);
+    assert_eq!(
+        bp.params().max_level(),
+        lit.work_levels + lit.stc_levels + bp.evalmod_levels() + lit.cts_levels
+    );
+    assert!(bp.sine_interpolation_error() < 2f64.powi(-45));
+    let sizes: Vec<u32> = bp.params().q().iter().map(|q| 64 - q.leading_zeros()).collect();
+    let boot = lit.cts_levels + bp.evalmod_levels() + 1;
+    assert!(sizes[sizes.len() - boot..].iter().all(|&b| b == lit.log_boot_scale));
+    assert!(sizes[1..sizes.len() - boot].iter().all(|&b| b == lit.log_scale));
+    // Keys of both DFTs, the conjugation and the encapsulation.
+    assert!(!bp.rotations().is_empty());
+}
+
+#[test]
+fn bootstrapping_recovers_random_slots_from_any_level() {
+    let mut f = Fixture::new();
+    for level in [0, 1, f.bp.work_level()] {
+        let values = f.random();
+        let ct = f.encrypt(&values, level);
+        let out = f.bootstrap(&ct).unwrap();
+        assert_eq!(out.level(), f.bp.work_level());
+        assert_eq!(out.scale(), f.bp.params().scale_at(f.bp.work_level()));
+        let p = Precision::of(&values, &f.decrypt(&out));
+        eprintln!("from level {level}: {p:?}");
+        assert!(p.mean_bits >= 23.0 && p.min_bits >= 21.0, "from level {level}: {p:?}");
+    }
+}
+
+#[test]
+fn five_rounds_of_bootstrapping_and_multiplying_stay_precise() {
+    let mut f = Fixture::new();
+    let params = f.bp.params().clone();
+    let mut s = EvaluatorScratch::new(&params);
+    let mut want = f.random();
+    let mut ct = f.encrypt(&want, 0);
+    for round in 0..5 {
+        ct = f.bootstrap(&ct).unwrap();
+        let p = Precision::of(&want, &f.decrypt(&ct));
+        eprintln!("round {round}: {p:?}");
+        assert!(p.mean_bits >= 22.0 && p.min_bits >= 19.0, "round {round}: {p:?}");
+        // Spend every work level on products by values of modulus one, which keep the slots
+        // in the unit square's circle.
+        while ct.level() > 0 {
+            let factor: Vec<Complex64> = (0..f.bp.slots())
+                .map(|_| Complex64::from_polar(1.0, f.rng.random_range(0.0..std::f64::consts::TAU)))
+                .collect();
+            let other = f.encrypt(&factor, ct.level());
+            let mut product = Ciphertext::new(&params, ct.level(), f.bp.slots());
+            let eval = f.boot.evaluator();
+            eval.mul_relin(&ct, &other, &mut product, &mut s).unwrap();
+            eval.rescale(&product, &mut ct, &mut s).unwrap();
+            want.iter_mut().zip(&factor).for_each(|(w, x)| *w *= x);
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let mut f = Fixture::new();
+    let params = f.bp.params().clone();
+    // Another slot count.
+    let mut ct = f.encrypt(&[Complex64::new(0.5, 0.0)], 1);
+    let sparse = Ciphertext::new(&params, 1, f.bp.slots() / 2);
+    assert!(matches!(f.bootstrap(&sparse), Err(CkksError::SlotMismatch(..))));
+    // Off the canonical scale at level 0.
+    let eval = f.boot.evaluator();
+    let mut s = EvaluatorScratch::new(&params);
+    let mut off = Ciphertext::new(&params, 1, f.bp.slots());
+    eval.mul_const(&ct, Complex64::new(0.5, 0.0), &mut off, &mut s).unwrap();
+    eval.drop_levels(&mut off, 1).unwrap();
+    assert!(matches!(f.bootstrap(&off), Err(CkksError::ScaleMismatch { .. })));
+    // Another parameter set.
+    let other = common::setup(f.bp.slots());
+    ct = Ciphertext::new(&other.params, 1, f.bp.slots());
+    assert!(matches!(f.bootstrap(&ct), Err(CkksError::ForeignCiphertext { .. })));
+}
+
+#[test]
+fn literals_that_cannot_bootstrap_are_refused() {
+    let base = presets::bootstrap_toy_n12();
+    let bad = [
+        BootstrapParametersLiteral {
+            work_levels: 0,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            cts_levels: 0,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            cts_levels: 12,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            log_q0: 50,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            ephemeral_weight: 0,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            sine_degree: 100_000,
+            ..base.clone()
+        },
+    ];
+    for lit in bad {
+        assert!(BootstrapParameters::new_toy(&lit).is_err(), "{lit:?}");
+    }
+    // The toy shape is far above the 109 bits N = 2^12 allows.
+    assert!(BootstrapParameters::new(&base).is_err());
+}
