@@ -201,6 +201,27 @@ impl BootstrapParameters {
         &self.literal
     }
 
+    /// The ring of `q_0` and `p_0` where encapsulation switches to the sparse secret.
+    pub fn encapsulation(&self) -> &rlwe::Parameters {
+        &self.encapsulation
+    }
+
+    /// Identity of the set and of the circuit's layout; bootstrapping keys carry it.
+    pub fn fingerprint(&self) -> u64 {
+        let lit = &self.literal;
+        [
+            lit.cts_levels,
+            lit.stc_levels,
+            lit.ephemeral_weight,
+            lit.sine_degree,
+            lit.double_angles,
+        ]
+        .iter()
+        .fold(self.params.fingerprint(), |h, &x| {
+            (h ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
     /// Slots of the ciphertexts bootstrapped (`N / 2`).
     pub fn slots(&self) -> usize {
         self.params.max_slots()

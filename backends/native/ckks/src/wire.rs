@@ -6,10 +6,13 @@
 //! CkksParameters := log_default_scale u32 | length u64 | an rlwe Parameters frame
 //! CkksCiphertext := scale f64 | slots u32 | c0 poly | c1 poly   (evaluation form, same limbs)
 //! Plaintext      := scale f64 | slots u32 | poly               (evaluation form)
+//! BootstrapKeys  := EvaluationKeys body | SwitchingKey body (to sparse, over q_0 p_0)
+//!                 | SwitchingKey body (to dense)
 //! ```
 //!
 //! Frames carry the CKKS fingerprint (which covers the default scale); evaluation keys travel as
-//! rlwe objects under the rlwe fingerprint.
+//! rlwe objects under the rlwe fingerprint, bootstrapping keys under the fingerprint of their
+//! [`BootstrapParameters`] (which covers the circuit's layout too).
 
 use blindtuner_ring::{Form, RnsPoly};
 use blindtuner_rlwe as rlwe;
@@ -18,7 +21,7 @@ use blindtuner_rlwe::{
     read_poly, unframe, write_parameters, write_poly,
 };
 
-use crate::{Ciphertext, CkksError, Parameters, Plaintext};
+use crate::{BootstrapKeys, BootstrapParameters, Ciphertext, CkksError, EncapsulationKeys, Parameters, Plaintext};
 
 impl WireContext for Parameters {
     fn fingerprint(&self) -> u64 {
@@ -125,6 +128,35 @@ impl WireFormat for Plaintext {
             poly: read_eval_poly(params, r, None)?,
             scale,
             slots,
+        })
+    }
+}
+
+impl WireContext for BootstrapParameters {
+    fn fingerprint(&self) -> u64 {
+        BootstrapParameters::fingerprint(self)
+    }
+}
+
+impl WireFormat for BootstrapKeys {
+    const KIND: ObjectKind = ObjectKind::BootstrapKeys;
+    type Context = BootstrapParameters;
+
+    fn write_body(&self, params: &BootstrapParameters, w: &mut Writer) -> Result<(), WireError> {
+        let rlwe = params.params().rlwe();
+        self.evaluation.write_body(rlwe, w)?;
+        self.encapsulation.to_sparse.write_body(params.encapsulation(), w)?;
+        self.encapsulation.to_dense.write_body(rlwe, w)
+    }
+
+    fn read_body(params: &BootstrapParameters, r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let rlwe = params.params().rlwe();
+        Ok(BootstrapKeys {
+            evaluation: rlwe::EvaluationKeys::read_body(rlwe, r)?,
+            encapsulation: EncapsulationKeys {
+                to_sparse: rlwe::SwitchingKey::read_body(params.encapsulation(), r)?,
+                to_dense: rlwe::SwitchingKey::read_body(rlwe, r)?,
+            },
         })
     }
 }

@@ -5,10 +5,11 @@
 mod common;
 
 use blindtuner_ckks::{
-    BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext, CkksError, Complex64,
-    Decryptor, Encoder, EncoderScratch, Encryptor, EvaluatorScratch, Plaintext, Precision, presets,
+    BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext,
+    CkksError, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, EvaluatorScratch, Plaintext, Precision,
+    presets,
 };
-use blindtuner_rlwe::KeyGenerator;
+use blindtuner_rlwe::{KeyGenerator, WireError, WireFormat};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -24,11 +25,16 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
+        Self::with_keys(|_, keys| keys)
+    }
+
+    /// The fixture with the keys passed through `transform` on their way to the cloud.
+    fn with_keys(transform: impl FnOnce(&BootstrapParameters, BootstrapKeys) -> BootstrapKeys) -> Fixture {
         let bp = BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).unwrap();
         let params = bp.params().clone();
         let mut kg = KeyGenerator::new(params.rlwe()).unwrap();
         let sk = kg.secret_key();
-        let keys = bp.generate_keys(&mut kg, &sk, &[]).unwrap();
+        let keys = transform(&bp, bp.generate_keys(&mut kg, &sk, &[]).unwrap());
         Fixture {
             boot: Bootstrapper::new(&bp, keys).unwrap(),
             encoder: Encoder::new(params.rlwe().ring_q().clone(), bp.slots()).unwrap(),
@@ -191,4 +197,30 @@ fn literals_that_cannot_bootstrap_are_refused() {
     }
     // The toy shape is far above the 109 bits N = 2^12 allows.
     assert!(BootstrapParameters::new(&base).is_err());
+}
+
+#[test]
+fn bootstrapping_keys_travel_as_bytes_and_refuse_corruption() {
+    let mut f = Fixture::with_keys(|bp, keys| {
+        let bytes = keys.to_bytes(bp).unwrap();
+        assert!(matches!(
+            BootstrapKeys::from_bytes(bp, &bytes[..bytes.len() - 1]),
+            Err(WireError::Truncated { .. })
+        ));
+        let other = BootstrapParameters::new_toy(&BootstrapParametersLiteral {
+            ephemeral_weight: 16,
+            ..presets::bootstrap_toy_n12()
+        })
+        .unwrap();
+        assert!(matches!(
+            BootstrapKeys::from_bytes(&other, &bytes),
+            Err(WireError::ForeignParameters { .. })
+        ));
+        BootstrapKeys::from_bytes(bp, &bytes).unwrap()
+    });
+    let values = f.random();
+    let ct = f.encrypt(&values, 0);
+    let out = f.bootstrap(&ct).unwrap();
+    let p = Precision::of(&values, &f.decrypt(&out));
+    assert!(p.mean_bits >= 23.0, "{p:?}");
 }

@@ -61,7 +61,8 @@ pub const MAX_PRIMES: usize = 128;
 /// What a frame holds. The tag values are part of the format and never change meaning; a tag
 /// this build does not know is [`WireError::UnknownKind`]. This crate reads and writes
 /// parameters, ciphertexts and keys; the ckks layer writes its parameters, ciphertexts and
-/// plaintexts (with their scales and slot counts) under the last three tags.
+/// plaintexts (with their scales and slot counts), and its bootstrapping keys, under the last
+/// four tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ObjectKind {
@@ -75,10 +76,11 @@ pub enum ObjectKind {
     Plaintext = 8,
     CkksParameters = 9,
     CkksCiphertext = 10,
+    BootstrapKeys = 11,
 }
 
 impl ObjectKind {
-    const ALL: [ObjectKind; 10] = [
+    const ALL: [ObjectKind; 11] = [
         ObjectKind::Parameters,
         ObjectKind::Ciphertext,
         ObjectKind::PublicKey,
@@ -89,6 +91,7 @@ impl ObjectKind {
         ObjectKind::Plaintext,
         ObjectKind::CkksParameters,
         ObjectKind::CkksCiphertext,
+        ObjectKind::BootstrapKeys,
     ];
 
     fn from_tag(tag: u16) -> Option<ObjectKind> {
@@ -109,6 +112,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Plaintext => "a plaintext",
             ObjectKind::CkksParameters => "CKKS parameters",
             ObjectKind::CkksCiphertext => "a CKKS ciphertext",
+            ObjectKind::BootstrapKeys => "bootstrapping keys",
         })
     }
 }
