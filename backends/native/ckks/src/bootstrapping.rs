@@ -324,8 +324,7 @@ impl BootstrapKeys {
 pub struct Bootstrapper {
     params: BootstrapParameters,
     eval: Evaluator,
-    to_sparse: SwitchingKey,
-    to_dense: SwitchingKey,
+    pub(crate) encapsulation: EncapsulationKeys,
     small: KeySwitcher,
     cts: EncodedDft,
     stc: EncodedDft,
@@ -379,8 +378,7 @@ impl Bootstrapper {
             small: KeySwitcher::new(&params.encapsulation)?,
             params: params.clone(),
             eval,
-            to_sparse: keys.encapsulation.to_sparse,
-            to_dense: keys.encapsulation.to_dense,
+            encapsulation: keys.encapsulation,
             cts,
             stc,
         })
@@ -465,7 +463,8 @@ impl Bootstrapper {
         // Dense to sparse at level 0: (c0 + u0, u1).
         u0.reshape_for_overwrite(1, Form::Evaluation);
         u1.reshape_for_overwrite(1, Form::Evaluation);
-        self.small.switch(&ct.inner.c1, &self.to_sparse, u0, u1, small)?;
+        self.small
+            .switch(&ct.inner.c1, &self.encapsulation.to_sparse, u0, u1, small)?;
         ring.add_assign(u0, &ct.inner.c0);
         // ModRaise: centred residues mod q_0 lifted to every prime of Q.
         let top = params.max_level() + 1;
@@ -480,7 +479,7 @@ impl Bootstrapper {
         u1.reshape_for_overwrite(top, Form::Evaluation);
         self.eval
             .switcher
-            .switch(&out.inner.c1, &self.to_dense, u0, u1, &mut s.key_switch)?;
+            .switch(&out.inner.c1, &self.encapsulation.to_dense, u0, u1, &mut s.key_switch)?;
         ring.add_assign(&mut out.inner.c0, u0);
         std::mem::swap(&mut out.inner.c1, u1);
         out.inherit(ct, self.params.k * q0.value() as f64);

@@ -21,7 +21,9 @@ use blindtuner_rlwe::{
     read_poly, unframe, write_parameters, write_poly,
 };
 
-use crate::{BootstrapKeys, BootstrapParameters, Ciphertext, CkksError, EncapsulationKeys, Parameters, Plaintext};
+use crate::{
+    BootstrapKeys, BootstrapParameters, Bootstrapper, Ciphertext, CkksError, EncapsulationKeys, Parameters, Plaintext,
+};
 
 impl WireContext for Parameters {
     fn fingerprint(&self) -> u64 {
@@ -158,5 +160,28 @@ impl WireFormat for BootstrapKeys {
                 to_dense: rlwe::SwitchingKey::read_body(rlwe, r)?,
             },
         })
+    }
+}
+
+/// The body of [`BootstrapKeys`] from its parts, wherever they live.
+fn write_bootstrap_keys(
+    params: &BootstrapParameters,
+    evaluation: &rlwe::EvaluationKeys,
+    encapsulation: &EncapsulationKeys,
+    w: &mut Writer,
+) -> Result<(), WireError> {
+    let rlwe = params.params().rlwe();
+    evaluation.write_body(rlwe, w)?;
+    encapsulation.to_sparse.write_body(params.encapsulation(), w)?;
+    encapsulation.to_dense.write_body(rlwe, w)
+}
+
+impl Bootstrapper {
+    /// The keys it holds in the format of [`BootstrapKeys`], without copying them first.
+    pub fn keys_to_bytes(&self) -> Result<Vec<u8>, WireError> {
+        let params = self.params();
+        let mut w = Writer::framed(ObjectKind::BootstrapKeys, params.fingerprint());
+        write_bootstrap_keys(params, self.evaluator().keys(), &self.encapsulation, &mut w)?;
+        Ok(w.seal())
     }
 }

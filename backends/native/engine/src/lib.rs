@@ -4,29 +4,37 @@
 //! holds an [`Evaluator`] built from evaluation keys only. Every multiplication is followed by a
 //! rescale, so results stay on the canonical scale chain and each product costs one level. The
 //! cloud is `Sync`: concurrent callers take scratch buffers from a small pool.
+//!
+//! The `boot-*` sets bootstrap ([`Bootstrapper`]): fresh ciphertexts start at the top of their
+//! work levels (the levels above belong to the bootstrapping circuit), and
+//! [`Cloud::bootstrap`] brings any ciphertext back there.
 
 use std::sync::Mutex;
 
 use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Security};
 use blindtuner_ckks::{
-    Ciphertext, CkksError, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch,
-    Parameters, ParametersLiteral, Plaintext, presets,
+    BootstrapKeys, BootstrapParameters, BootstrapScratch, Bootstrapper, Ciphertext, CkksError, Complex64, Decryptor,
+    Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, ParametersLiteral, Plaintext, presets,
 };
 use blindtuner_rlwe::{self as rlwe, EvaluationKeys, KeyGenerator, WireFormat};
 
 /// Named parameter sets of the native backend.
-pub const PARAMETER_SETS: [&str; 3] = ["toy-n12", "n14", "peer-n16"];
+pub const PARAMETER_SETS: [&str; 5] = ["toy-n12", "n14", "peer-n16", "boot-toy-n12", "boot-n16"];
 
 /// The native engine at one parameter set.
 #[derive(Debug, Clone)]
 pub struct NativeBackend {
     params: Parameters,
+    /// The bootstrapping circuit, for bootstrappable sets.
+    bootstrap: Option<BootstrapParameters>,
     name: String,
 }
 
 /// The client: the secret key, encoding and decoding.
 pub struct NativeClient {
     params: Parameters,
+    /// The level of fresh encryptions.
+    top: usize,
     encoder: Encoder,
     encryptor: Encryptor,
     decryptor: Decryptor,
@@ -37,9 +45,25 @@ pub struct NativeClient {
 pub struct NativeCloud {
     name: String,
     params: Parameters,
-    eval: Evaluator,
+    engine: Engine,
     encoder: Encoder,
     pool: Mutex<Vec<(EvaluatorScratch, EncoderScratch)>>,
+    bootstrap_pool: Mutex<Vec<BootstrapScratch>>,
+}
+
+/// What the cloud evaluates with: the bootstrapper owns the evaluator of a bootstrappable set.
+enum Engine {
+    Evaluator(Evaluator),
+    Bootstrapper(Box<Bootstrapper>),
+}
+
+impl Engine {
+    fn eval(&self) -> &Evaluator {
+        match self {
+            Engine::Evaluator(eval) => eval,
+            Engine::Bootstrapper(boot) => boot.evaluator(),
+        }
+    }
 }
 
 /// Maps engine errors onto the trait's.
@@ -56,19 +80,24 @@ fn error(e: CkksError) -> BackendError {
     }
 }
 
-fn capabilities(name: &str, params: &Parameters) -> Capabilities {
+fn capabilities(name: &str, params: &Parameters, bootstrap: Option<&BootstrapParameters>) -> Capabilities {
     Capabilities {
         backend: "native",
         parameters: format!("{name} ({params})"),
         slots: params.max_slots(),
-        max_level: params.max_level(),
-        bootstrap: false,
+        max_level: top_level(params, bootstrap),
+        bootstrap: bootstrap.is_some(),
         exact: false,
         security: match params.security() {
             rlwe::Security::Standard(level) => Security::Bits(level.bits()),
             rlwe::Security::Toy => Security::Toy,
         },
     }
+}
+
+/// The level of fresh ciphertexts: the top, or the top of the work levels of a bootstrappable set.
+fn top_level(params: &Parameters, bootstrap: Option<&BootstrapParameters>) -> usize {
+    bootstrap.map_or(params.max_level(), BootstrapParameters::work_level)
 }
 
 fn wire(e: rlwe::WireError) -> BackendError {
@@ -80,6 +109,7 @@ impl NativeBackend {
     pub fn new(name: &str, lit: &ParametersLiteral) -> Result<NativeBackend, BackendError> {
         Ok(NativeBackend {
             params: Parameters::new(lit).map_err(error)?,
+            bootstrap: None,
             name: name.into(),
         })
     }
@@ -88,17 +118,37 @@ impl NativeBackend {
     pub fn new_toy(name: &str, lit: &ParametersLiteral) -> Result<NativeBackend, BackendError> {
         Ok(NativeBackend {
             params: Parameters::new_toy(lit).map_err(error)?,
+            bootstrap: None,
             name: name.into(),
         })
     }
 
+    /// A bootstrappable set (of any security: the parameters report it).
+    pub fn bootstrappable(name: &str, bp: BootstrapParameters) -> NativeBackend {
+        NativeBackend {
+            params: bp.params().clone(),
+            bootstrap: Some(bp),
+            name: name.into(),
+        }
+    }
+
     /// One of [`PARAMETER_SETS`]: `toy-n12` (tests, insecure), `n14` (7 levels at 2^40), `peer-n16`
-    /// (12 levels at 2^50, the peer comparison's shape).
+    /// (12 levels at 2^50, the peer comparison's shape), and the bootstrappable `boot-toy-n12`
+    /// (tests, insecure, 2 levels) and `boot-n16` (128-bit, 9 levels at 2^50; about 6 GB of
+    /// keys).
     pub fn named(name: &str) -> Result<NativeBackend, BackendError> {
         match name {
             "toy-n12" => Self::new_toy(name, &presets::toy_n12()),
             "n14" => Self::new(name, &presets::n14()),
             "peer-n16" => Self::new(name, &presets::peer_n16()),
+            "boot-toy-n12" => Ok(Self::bootstrappable(
+                name,
+                BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).map_err(error)?,
+            )),
+            "boot-n16" => Ok(Self::bootstrappable(
+                name,
+                BootstrapParameters::new(&presets::bootstrap_n16()).map_err(error)?,
+            )),
             _ => Err(BackendError::Unsupported {
                 backend: "native",
                 operation: "use this parameter set",
@@ -115,13 +165,14 @@ impl NativeBackend {
         Encoder::new(self.params.rlwe().ring_q().clone(), self.params.max_slots()).map_err(error)
     }
 
-    fn cloud(&self, keys: EvaluationKeys) -> Result<NativeCloud, BackendError> {
+    fn cloud(&self, engine: Engine) -> Result<NativeCloud, BackendError> {
         Ok(NativeCloud {
             name: self.name.clone(),
-            eval: Evaluator::new(&self.params, keys).map_err(error)?,
+            engine,
             encoder: self.encoder()?,
             params: self.params.clone(),
             pool: Mutex::new(Vec::new()),
+            bootstrap_pool: Mutex::new(Vec::new()),
         })
     }
 }
@@ -132,32 +183,53 @@ impl Backend for NativeBackend {
     type Cloud = NativeCloud;
 
     fn capabilities(&self) -> Capabilities {
-        capabilities(&self.name, &self.params)
+        capabilities(&self.name, &self.params, self.bootstrap.as_ref())
     }
 
     fn keygen(&self, rotations: &[i64]) -> Result<(NativeClient, NativeCloud), BackendError> {
         let p = &self.params;
-        let mut kg = KeyGenerator::new(p.rlwe()).map_err(|e| error(e.into()))?;
+        let key_error = |e: rlwe::KeyError| error(e.into());
+        let mut kg = KeyGenerator::new(p.rlwe()).map_err(key_error)?;
         let sk = kg.secret_key();
-        let mut keys = EvaluationKeys::default();
-        keys.relinearization = Some(kg.relinearization_key(&sk).map_err(|e| error(e.into()))?);
-        let slots = p.max_slots();
-        for &step in rotations.iter().filter(|k| k.rem_euclid(slots as i64) != 0) {
-            let g = p.rotation_galois_element(step, slots);
-            keys.insert_galois(kg.galois_key(&sk, g).map_err(|e| error(e.into()))?);
-        }
+        let engine = match &self.bootstrap {
+            Some(bp) => {
+                let keys = bp.generate_keys(&mut kg, &sk, rotations).map_err(error)?;
+                Engine::Bootstrapper(Box::new(Bootstrapper::new(bp, keys).map_err(error)?))
+            }
+            None => {
+                let mut keys = EvaluationKeys::default();
+                keys.relinearization = Some(kg.relinearization_key(&sk).map_err(key_error)?);
+                let slots = p.max_slots();
+                for &step in rotations.iter().filter(|k| k.rem_euclid(slots as i64) != 0) {
+                    let g = p.rotation_galois_element(step, slots);
+                    keys.insert_galois(kg.galois_key(&sk, g).map_err(key_error)?);
+                }
+                Engine::Evaluator(Evaluator::new(p, keys).map_err(error)?)
+            }
+        };
         let client = NativeClient {
             params: p.clone(),
+            top: top_level(p, self.bootstrap.as_ref()),
             encoder: self.encoder()?,
             encryptor: Encryptor::with_secret_key(p, sk.clone()).map_err(error)?,
             decryptor: Decryptor::new(p, sk),
             scratch: EncoderScratch::default(),
         };
-        Ok((client, self.cloud(keys)?))
+        Ok((client, self.cloud(engine)?))
     }
 
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<NativeCloud, BackendError> {
-        self.cloud(EvaluationKeys::from_bytes(self.params.rlwe(), bytes).map_err(wire)?)
+        let engine = match &self.bootstrap {
+            Some(bp) => {
+                let keys = BootstrapKeys::from_bytes(bp, bytes).map_err(wire)?;
+                Engine::Bootstrapper(Box::new(Bootstrapper::new(bp, keys).map_err(error)?))
+            }
+            None => {
+                let keys = EvaluationKeys::from_bytes(self.params.rlwe(), bytes).map_err(wire)?;
+                Engine::Evaluator(Evaluator::new(&self.params, keys).map_err(error)?)
+            }
+        };
+        self.cloud(engine)
     }
 
     fn ciphertext_to_bytes(&self, ct: &Ciphertext) -> Result<Vec<u8>, BackendError> {
@@ -181,7 +253,7 @@ impl Client for NativeClient {
     type Ciphertext = Ciphertext;
 
     fn encrypt(&mut self, values: &[f64]) -> Result<Ciphertext, BackendError> {
-        let (top, slots) = (self.params.max_level(), self.params.max_slots());
+        let (top, slots) = (self.top, self.params.max_slots());
         let scale = self.params.scale_at(top);
         let mut pt = Plaintext::new(&self.params, top, scale, slots);
         self.encoder
@@ -242,7 +314,11 @@ impl Cloud for NativeCloud {
     type Ciphertext = Ciphertext;
 
     fn capabilities(&self) -> Capabilities {
-        capabilities(&self.name, &self.params)
+        let bootstrap = match &self.engine {
+            Engine::Bootstrapper(boot) => Some(boot.params()),
+            Engine::Evaluator(_) => None,
+        };
+        capabilities(&self.name, &self.params, bootstrap)
     }
 
     fn level(&self, ct: &Ciphertext) -> usize {
@@ -251,21 +327,21 @@ impl Cloud for NativeCloud {
 
     fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
-        self.with_scratch(|s, _| self.eval.add(a, b, &mut out, s))
+        self.with_scratch(|s, _| self.engine.eval().add(a, b, &mut out, s))
             .map_err(error)?;
         Ok(out)
     }
 
     fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
-        self.with_scratch(|s, _| self.eval.sub(a, b, &mut out, s))
+        self.with_scratch(|s, _| self.engine.eval().sub(a, b, &mut out, s))
             .map_err(error)?;
         Ok(out)
     }
 
     fn neg(&self, a: &Ciphertext) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
-        self.eval.neg(a, &mut out).map_err(error)?;
+        self.engine.eval().neg(a, &mut out).map_err(error)?;
         Ok(out)
     }
 
@@ -273,14 +349,14 @@ impl Cloud for NativeCloud {
         let mut out = self.output(a);
         self.with_scratch(|_, enc| {
             let pt = self.plaintext(a, v, a.scale(), enc)?;
-            self.eval.add_plain(a, &pt, &mut out).map_err(error)
+            self.engine.eval().add_plain(a, &pt, &mut out).map_err(error)
         })?;
         Ok(out)
     }
 
     fn add_scalar(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
-        self.with_scratch(|s, _| self.eval.add_const(a, Complex64::new(c, 0.0), &mut out, s))
+        self.with_scratch(|s, _| self.engine.eval().add_const(a, Complex64::new(c, 0.0), &mut out, s))
             .map_err(error)?;
         Ok(out)
     }
@@ -290,8 +366,8 @@ impl Cloud for NativeCloud {
         Self::check_level(b)?;
         let mut out = self.output(a);
         self.with_scratch(|s, _| {
-            self.eval.mul_relin(a, b, &mut out, s)?;
-            self.eval.rescale_assign(&mut out, s)
+            self.engine.eval().mul_relin(a, b, &mut out, s)?;
+            self.engine.eval().rescale_assign(&mut out, s)
         })
         .map_err(error)?;
         Ok(out)
@@ -301,10 +377,10 @@ impl Cloud for NativeCloud {
         Self::check_level(a)?;
         let mut out = self.output(a);
         self.with_scratch(|s, enc| {
-            let scale = self.eval.factor_scale(a).map_err(error)?;
+            let scale = self.engine.eval().factor_scale(a).map_err(error)?;
             let pt = self.plaintext(a, v, scale, enc)?;
-            self.eval.mul_plain(a, &pt, &mut out).map_err(error)?;
-            self.eval.rescale_assign(&mut out, s).map_err(error)
+            self.engine.eval().mul_plain(a, &pt, &mut out).map_err(error)?;
+            self.engine.eval().rescale_assign(&mut out, s).map_err(error)
         })?;
         Ok(out)
     }
@@ -313,8 +389,8 @@ impl Cloud for NativeCloud {
         Self::check_level(a)?;
         let mut out = self.output(a);
         self.with_scratch(|s, _| {
-            self.eval.mul_const(a, Complex64::new(c, 0.0), &mut out, s)?;
-            self.eval.rescale_assign(&mut out, s)
+            self.engine.eval().mul_const(a, Complex64::new(c, 0.0), &mut out, s)?;
+            self.engine.eval().rescale_assign(&mut out, s)
         })
         .map_err(error)?;
         Ok(out)
@@ -322,19 +398,42 @@ impl Cloud for NativeCloud {
 
     fn rotate(&self, a: &Ciphertext, step: i64) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
-        self.with_scratch(|s, _| self.eval.rotate(a, step, &mut out, s))
+        self.with_scratch(|s, _| self.engine.eval().rotate(a, step, &mut out, s))
             .map_err(error)?;
         Ok(out)
     }
 
     fn rotate_many(&self, a: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>, BackendError> {
         let mut outs: Vec<Ciphertext> = steps.iter().map(|_| self.output(a)).collect();
-        self.with_scratch(|s, _| self.eval.rotate_hoisted(a, steps, &mut outs, s))
+        self.with_scratch(|s, _| self.engine.eval().rotate_hoisted(a, steps, &mut outs, s))
             .map_err(error)?;
         Ok(outs)
     }
 
+    fn bootstrap(&self, a: &Ciphertext) -> Result<Ciphertext, BackendError> {
+        let Engine::Bootstrapper(boot) = &self.engine else {
+            return Err(BackendError::Unsupported {
+                backend: "native",
+                operation: "bootstrap",
+                reason: format!("`{}` is not a bootstrappable set (boot-n16 is)", self.name),
+            });
+        };
+        let taken = self.bootstrap_pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut scratch = taken.unwrap_or_else(|| BootstrapScratch::new(boot.params()));
+        let mut out = self.output(a);
+        let result = boot.bootstrap(a, &mut out, &mut scratch).map_err(error);
+        self.bootstrap_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(scratch);
+        result.map(|()| out)
+    }
+
     fn keys_to_bytes(&self) -> Result<Vec<u8>, BackendError> {
-        self.eval.keys().to_bytes(self.params.rlwe()).map_err(wire)
+        match &self.engine {
+            Engine::Evaluator(eval) => eval.keys().to_bytes(self.params.rlwe()),
+            Engine::Bootstrapper(boot) => boot.keys_to_bytes(),
+        }
+        .map_err(wire)
     }
 }

@@ -187,7 +187,7 @@ impl Writer {
     }
 
     /// A writer holding a header whose body length [`Writer::seal`] fills in.
-    fn framed(kind: ObjectKind, fingerprint: u64) -> Writer {
+    pub fn framed(kind: ObjectKind, fingerprint: u64) -> Writer {
         let mut w = Writer::new();
         w.buf.extend_from_slice(&MAGIC);
         w.u16(FORMAT_VERSION);
@@ -198,7 +198,7 @@ impl Writer {
     }
 
     /// Completes a frame begun by [`Writer::framed`]: body length, then checksum.
-    fn seal(mut self) -> Vec<u8> {
+    pub fn seal(mut self) -> Vec<u8> {
         let body_len = (self.buf.len() - HEADER_LEN) as u64;
         self.buf[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&body_len.to_le_bytes());
         let checksum = fnv1a(&self.buf);
