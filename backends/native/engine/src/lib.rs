@@ -53,7 +53,7 @@ pub struct NativeCloud {
 
 /// What the cloud evaluates with: the bootstrapper owns the evaluator of a bootstrappable set.
 enum Engine {
-    Evaluator(Evaluator),
+    Evaluator(Box<Evaluator>),
     Bootstrapper(Box<Bootstrapper>),
 }
 
@@ -204,7 +204,7 @@ impl Backend for NativeBackend {
                     let g = p.rotation_galois_element(step, slots);
                     keys.insert_galois(kg.galois_key(&sk, g).map_err(key_error)?);
                 }
-                Engine::Evaluator(Evaluator::new(p, keys).map_err(error)?)
+                Engine::Evaluator(Box::new(Evaluator::new(p, keys).map_err(error)?))
             }
         };
         let client = NativeClient {
@@ -226,7 +226,7 @@ impl Backend for NativeBackend {
             }
             None => {
                 let keys = EvaluationKeys::from_bytes(self.params.rlwe(), bytes).map_err(wire)?;
-                Engine::Evaluator(Evaluator::new(&self.params, keys).map_err(error)?)
+                Engine::Evaluator(Box::new(Evaluator::new(&self.params, keys).map_err(error)?))
             }
         };
         self.cloud(engine)
