@@ -396,3 +396,9 @@ fn bench_ops_refuses_backends_it_does_not_have() {
     let o = blindtuner(&["bench", "ops", "--backend", "seal", "--quiet"]);
     assert_one_line_error(&o, &["seal", "native"]);
 }
+
+#[test]
+fn bench_ops_bootstraps_only_where_a_bootstrappable_set_exists() {
+    let o = blindtuner(&["bench", "ops", "--config", "n14", "--bootstrap", "--quiet"]);
+    assert_one_line_error(&o, &["bootstrappable", "n16"]);
+}

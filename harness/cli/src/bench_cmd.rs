@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use blindtuner_ckks::{
-    Ciphertext, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
-    Plaintext, Precision, presets,
+    BootstrapParameters, BootstrapScratch, Bootstrapper, Ciphertext, Complex64, Decryptor, Encoder, EncoderScratch,
+    Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext, Precision, presets,
 };
 use blindtuner_reports::{Machine, utc_now_rfc3339};
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator, SecretKey};
@@ -52,6 +52,13 @@ struct OpsArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Also time bootstrapping at the bootstrappable set of the config (`n16` only: the
+    /// 128-bit `boot-n16`, about 6 GB of keys and a minute of set-up).
+    #[arg(long)]
+    bootstrap: bool,
+    /// Timed repetitions of bootstrapping (each on fresh random slots).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    bootstrap_reps: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -105,6 +112,31 @@ struct OpsReport {
     unavailable: BTreeMap<String, String>,
     notes: Vec<String>,
     key_switching: KeySwitchBound,
+    /// With `--bootstrap`: the details behind the `bootstrap` op.
+    bootstrap: Option<BootstrapReport>,
+}
+
+/// Full-slot bootstrapping of uniform values in `[-1, 1] + i [-1, 1]`, each repetition on
+/// fresh values and a fresh encryption at level 0.
+#[derive(Serialize)]
+struct BootstrapReport {
+    parameters: String,
+    slots: usize,
+    levels_left: usize,
+    /// Levels of CoeffsToSlots, EvalMod and SlotsToCoeffs.
+    circuit_levels: [usize; 3],
+    median_ms: f64,
+    min_ms: f64,
+    reps: u32,
+    /// Mean over the slots of -log2 |error|, averaged over the repetitions.
+    precision_mean_bits: f64,
+    /// The worst slot of any repetition.
+    precision_worst_slot_bits: f64,
+    keygen_ms: f64,
+    galois_keys: usize,
+    key_bytes: usize,
+    /// Encoding the DFTs' diagonals, once per cloud.
+    transform_encoding_ms: f64,
 }
 
 /// `rotate_1` against a lower bound of its key switching: the NTTs it must do at the measured
@@ -175,6 +207,9 @@ fn ops(args: OpsArgs) -> Result<()> {
             args.backend
         );
     }
+    if args.bootstrap && !matches!(args.config, Config::N16) {
+        bail!("no bootstrappable set at N = 2^14; use --config n16 with --bootstrap");
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads as usize)
         .build()
@@ -198,13 +233,19 @@ fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)>
         out = f()?;
         ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
+    let (median, min) = median_min(ms);
+    Ok((median, min, out))
+}
+
+/// The median and the minimum of non-empty timings.
+fn median_min(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
     let median = if ms.len() % 2 == 1 {
         ms[ms.len() / 2]
     } else {
         (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
     };
-    Ok((median, ms[0], out))
+    (median, ms[0])
 }
 
 /// The state every operation works on.
@@ -386,6 +427,19 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         Some(worst),
         Some("one decomposition shared by the 8 rotations"),
     );
+    let bootstrap = if args.bootstrap {
+        bar.set_message("bootstrap");
+        let report = measure_bootstrap(args.bootstrap_reps)?;
+        record(
+            "bootstrap",
+            (report.median_ms, report.min_ms),
+            Some(report.precision_worst_slot_bits),
+            Some("boot-n16, full slots; precision of the worst slot (the mean is in `bootstrap`)"),
+        );
+        Some(report)
+    } else {
+        None
+    };
     bar.finish_and_clear();
     let ops_rotate_1 = ops["rotate_1"].median_ms;
 
@@ -414,6 +468,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         date: utc_now_rfc3339(),
         ops,
         unavailable: BTreeMap::new(),
+        bootstrap,
         key_switching: {
             let (ntts, macs) = key_switch_counts(rlwe.q().len(), rlwe.p().len(), rlwe.digit_size());
             let (ntt_ms, mac_ns) = ring_rates(&params, reps)?;
@@ -441,6 +496,67 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     })
 }
 
+/// Bootstraps fresh random full-slot encryptions at level 0 of `boot-n16`.
+fn measure_bootstrap(reps: u32) -> Result<BootstrapReport> {
+    let bp = BootstrapParameters::new(&presets::bootstrap_n16())?;
+    let params = bp.params().clone();
+    let mut kg = KeyGenerator::new(params.rlwe())?;
+    let sk = kg.secret_key();
+    let start = Instant::now();
+    let keys = bp.generate_keys(&mut kg, &sk, &[])?;
+    let keygen_ms = start.elapsed().as_secs_f64() * 1e3;
+    let (key_bytes, galois_keys) = (keys.size_bytes(), keys.evaluation.galois_elements().count());
+    let start = Instant::now();
+    let boot = Bootstrapper::new(&bp, keys)?;
+    let transform_encoding_ms = start.elapsed().as_secs_f64() * 1e3;
+    let slots = bp.slots();
+    let encoder = Encoder::new(params.rlwe().ring_q().clone(), slots)?;
+    let mut es = EncoderScratch::default();
+    let mut encryptor = Encryptor::with_public_key(&params, kg.public_key(&sk)?)?;
+    let decryptor = Decryptor::new(&params, sk);
+    let mut scratch = BootstrapScratch::new(&bp);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2027);
+    let (mut means, mut worst, mut ms) = (Vec::new(), f64::INFINITY, Vec::new());
+    // One untimed run first, as `time` does: it faults in the scratch buffers.
+    for rep in 0..=reps {
+        let values: Vec<Complex64> = (0..slots)
+            .map(|_| Complex64::new(rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)))
+            .collect();
+        let mut pt = Plaintext::new(&params, 0, params.scale_at(0), slots);
+        encoder.encode(&values, params.scale_at(0), &mut pt, &mut es)?;
+        let mut ct = Ciphertext::new(&params, 0, slots);
+        encryptor.encrypt(&pt, &mut ct)?;
+        let mut out = Ciphertext::new(&params, 0, slots);
+        let start = Instant::now();
+        boot.bootstrap(&ct, &mut out, &mut scratch)?;
+        if rep > 0 {
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        let mut got = vec![Complex64::default(); slots];
+        encoder.decode(&decryptor.decrypt_new(&out)?, &mut got, &mut es)?;
+        let p = Precision::of(&values, &got);
+        means.push(p.mean_bits);
+        worst = worst.min(p.min_bits);
+    }
+    let (median_ms, min_ms) = median_min(ms);
+    let lit = bp.literal();
+    Ok(BootstrapReport {
+        parameters: format!("boot-n16 ({params})"),
+        slots,
+        levels_left: bp.work_level(),
+        circuit_levels: [lit.cts_levels, bp.evalmod_levels(), lit.stc_levels],
+        median_ms,
+        min_ms,
+        reps,
+        precision_mean_bits: means.iter().sum::<f64>() / means.len() as f64,
+        precision_worst_slot_bits: worst,
+        keygen_ms,
+        galois_keys,
+        key_bytes,
+        transform_encoding_ms,
+    })
+}
+
 fn summary(r: &OpsReport) -> String {
     let mut b = tabled::builder::Builder::default();
     b.push_record(["op", "median ms", "min ms", "precision bits"]);
@@ -453,8 +569,21 @@ fn summary(r: &OpsReport) -> String {
         ]);
     }
     let ks = &r.key_switching;
+    let bootstrap = r.bootstrap.as_ref().map_or(String::new(), |b| {
+        format!(
+            "bootstrap ({}): {:.2} s median, {:.1} bits mean, {:.1} worst slot, {} levels left; keys {:.1} s, {} Galois keys, {:.1} GB\n",
+            b.parameters,
+            b.median_ms / 1e3,
+            b.precision_mean_bits,
+            b.precision_worst_slot_bits,
+            b.levels_left,
+            b.keygen_ms / 1e3,
+            b.galois_keys,
+            b.key_bytes as f64 / 1e9
+        )
+    });
     format!(
-        "native CKKS, config {} ({} threads, {} reps)\n{}\nkey switching: rotate_1 {:.2} ms (measured) against a modelled lower bound of {:.2} ms ({} NTTs at {:.3} ms, {:.1} M multiply-adds at {:.2} ns): ratio {:.2}\n",
+        "native CKKS, config {} ({} threads, {} reps)\n{}\nkey switching: rotate_1 {:.2} ms (measured) against a modelled lower bound of {:.2} ms ({} NTTs at {:.3} ms, {:.1} M multiply-adds at {:.2} ns): ratio {:.2}\n{bootstrap}",
         r.config,
         r.threads,
         r.reps,
