@@ -23,8 +23,13 @@
 //!    each; the product by `i` is a monomial, exact and free).
 //! 5. **EvalMod** on each: `cos(2 pi (K x - 1/4) / 2^r)` by a Chebyshev interpolant of the
 //!    given degree on `[-1, 1]`, then `r` double angles `v -> 2 v^2 - 1`, which end at
-//!    `sin(2 pi K x) = sin(2 pi t / q_0) = sin(2 pi (S_0 mu + e) / q_0)`. With
-//!    `S_0 |mu| / q_0 <= 2^-15`, the sine is the identity times `2 pi` up to a relative `2^-27`.
+//!    `sin(2 pi K x) = sin(2 pi t / q_0) = sin(2 pi (S_0 mu + e) / q_0)`. The sine is `2 pi`
+//!    times the identity up to a relative `(2 pi S_0 mu_k / q_0)^2 / 6` in each coefficient
+//!    `mu_k`: with `q_0 / S_0 = 2^10` (the presets), `2^-17.3 mu_k^2`. The coefficients of
+//!    slots spread over many values are far below one (uniform slots in the unit square: about
+//!    `N^-1/2`), so there the sine costs nothing measurable; a message with a coefficient near
+//!    one (all slots equal to one, say) keeps about 17 bits. A larger ratio trades this for
+//!    noise: every bit of `q_0 / S_0` multiplies EvalMod's noise by two.
 //! 6. **SlotsToCoeffs** of `re + i im` ([`HomomorphicDft`], `stc_levels` levels), scaled by
 //!    `q_0 / (2 pi S_0)`: the slots of `mu`, on the canonical scale of the top work level.
 //!
@@ -68,8 +73,8 @@ use crate::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct BootstrapParametersLiteral {
     pub log_n: u32,
-    /// Bits of `q_0`: its ratio to the work scale bounds the sine's error (see the module
-    /// documentation); 15 bits or more keep it below `2^-27`.
+    /// Bits of `q_0`: its ratio to the work scale trades the sine's error against EvalMod's
+    /// noise (see the module documentation).
     pub log_q0: u32,
     /// Levels left to the user after bootstrapping.
     pub work_levels: usize,
@@ -396,7 +401,7 @@ impl Bootstrapper {
     /// `out` = `ct` with its levels restored: the same slots (within the set's precision) at
     /// [`BootstrapParameters::work_level`], on that level's canonical scale. `ct` must hold
     /// `N / 2` slots on the canonical scale of its level (as every evaluator result does) and
-    /// values small against `q_0 / S_0` (`|x| <= 1` leaves a margin of `2^15`).
+    /// values small against `q_0 / S_0` (`2^10` in the presets).
     pub fn bootstrap(
         &self,
         ct: &Ciphertext,

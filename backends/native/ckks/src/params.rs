@@ -329,17 +329,18 @@ pub mod presets {
 
     /// 128-bit, N = 2^16, bootstrappable with 9 levels left at scale 2^50. From the top:
     /// CoeffsToSlots in 3 levels and EvalMod in 8 (a degree-63 interpolant, depth 6, and 2
-    /// double angles) on 60-bit primes, SlotsToCoeffs in 3 (the first on a 60-bit prime), 9 work
-    /// levels on 50-bit primes, and a 60-bit `q_0` (2^10 above the scale): 24 primes, 1330 bits,
-    /// in 4 key-switching digits under 6 special primes of 61 bits (log QP = 1696 of 1747
-    /// allowed). The ephemeral secret has weight 32, so `|I| <= 16.5` deterministically.
+    /// double angles) on 61-bit primes, where the precision is made, SlotsToCoeffs in 3 (the
+    /// first on a 61-bit prime), 9 work levels on 50-bit primes, and a 60-bit `q_0` (2^10 above
+    /// the scale): 24 primes, 1342 bits, in 4 key-switching digits under 6 special primes of 61
+    /// bits (log QP = 1708 of 1747 allowed). The ephemeral secret has weight 32, so
+    /// `|I| <= 16.5` deterministically.
     pub fn bootstrap_n16() -> BootstrapParametersLiteral {
         BootstrapParametersLiteral {
             log_n: 16,
             log_q0: 60,
             work_levels: 9,
             log_scale: 50,
-            log_boot_scale: 60,
+            log_boot_scale: 61,
             cts_levels: 3,
             stc_levels: 3,
             ephemeral_weight: 32,
