@@ -17,10 +17,16 @@
 //!    CKKS noise, whose tails at these scales are far below `2^-128`.
 //! 3. **Back to the dense secret**, over all of `Q_L P`, and the ciphertext is read at scale
 //!    `K q_0`, `K = (h + 1) / 2 + 1/2`, so that its coefficients `t / (K q_0)` lie in `[-1, 1]`.
-//! 4. **CoeffsToSlots** ([`HomomorphicDft`], `cts_levels` levels, scaled by 1/2): the slots hold
-//!    `(t_k + i t_(k + N/2)) / (2 K q_0)`. Its sum with its conjugate holds the real parts
-//!    `x = t_k / (K q_0)`, its difference times `-i` the imaginary parts (`N/2` real values
-//!    each; the product by `i` is a monomial, exact and free).
+//!    With `n < N/2` slots the message lies in the subring `Z[X^g]`, `g = N / (2n)`, but `I`
+//!    does not: the trace `sum_j sigma_(5^(n j))` over the `g` automorphisms fixing `Z[X^g]`
+//!    (`log2 g` rotations and additions, `ct += rot(ct, n 2^i)` over `N/2` slots) keeps `g`
+//!    times the coefficients at multiples of `g` and cancels the others; the scale becomes
+//!    `g K q_0`.
+//! 4. **CoeffsToSlots** ([`HomomorphicDft`] on `n` slots, `cts_levels` levels, scaled by 1/2):
+//!    the slots hold `(t'_k + i t'_(k + n)) / (2 K q_0)`, `t'_k = t_(g k)`. Its sum with its
+//!    conjugate holds the real parts `x = t'_k / (K q_0)`, its difference times `-i` the
+//!    imaginary parts (`n` real values each; the product by `i` is a monomial, exact and
+//!    free).
 //! 5. **EvalMod** on each: `cos(2 pi (K x - 1/4) / 2^r)` by a Chebyshev interpolant of the
 //!    given degree on `[-1, 1]`, then `r` double angles `v -> 2 v^2 - 1`, which end at
 //!    `sin(2 pi K x) = sin(2 pi t / q_0) = sin(2 pi (S_0 mu + e) / q_0)`. The sine is `2 pi`
@@ -73,6 +79,9 @@ use crate::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct BootstrapParametersLiteral {
     pub log_n: u32,
+    /// Slots of the ciphertexts bootstrapped: `2^log_slots`, up to `N / 2` (full slots). Fewer
+    /// slots make the DFTs cheaper.
+    pub log_slots: u32,
     /// Bits of `q_0`: its ratio to the work scale trades the sine's error against EvalMod's
     /// noise (see the module documentation).
     pub log_q0: u32,
@@ -139,6 +148,13 @@ impl BootstrapParameters {
             )));
         }
         let n = 1usize << lit.log_n.min(31);
+        if lit.log_slots == 0 || lit.log_slots >= lit.log_n {
+            return Err(invalid(format!(
+                "2^{} slots: between 2 and N / 2 = 2^{} are possible",
+                lit.log_slots,
+                lit.log_n.saturating_sub(1)
+            )));
+        }
         if lit.ephemeral_weight == 0 || lit.ephemeral_weight > n {
             return Err(invalid(format!(
                 "ephemeral Hamming weight {} must be between 1 and N",
@@ -170,7 +186,7 @@ impl BootstrapParameters {
             digits: lit.digits,
             log_default_scale: lit.log_scale,
         })?;
-        let slots = params.max_slots();
+        let slots = 1usize << lit.log_slots;
         let encapsulation = params.rlwe().restricted(
             1,
             1,
@@ -211,10 +227,18 @@ impl BootstrapParameters {
         &self.encapsulation
     }
 
+    /// The scale the raised (and traced) ciphertext is read at: `g K q_0`, which puts its
+    /// coefficients in `[-1, 1]`.
+    fn raised_scale(&self) -> f64 {
+        let g = self.params.max_slots() / self.slots();
+        g as f64 * self.k * self.params.q()[0] as f64
+    }
+
     /// Identity of the set and of the circuit's layout; bootstrapping keys carry it.
     pub fn fingerprint(&self) -> u64 {
         let lit = &self.literal;
         [
+            lit.log_slots as usize,
             lit.cts_levels,
             lit.stc_levels,
             lit.ephemeral_weight,
@@ -227,9 +251,19 @@ impl BootstrapParameters {
         })
     }
 
-    /// Slots of the ciphertexts bootstrapped (`N / 2`).
+    /// Slots of the ciphertexts bootstrapped.
     pub fn slots(&self) -> usize {
-        self.params.max_slots()
+        1 << self.literal.log_slots
+    }
+
+    /// The steps and Galois elements of the trace onto `Z[X^g]` (none with full slots):
+    /// rotations by `n 2^i` over `N / 2` slots, `n 2^i < N / 2`.
+    fn trace_elements(&self) -> Vec<(i64, u64)> {
+        let (n, full) = (self.slots(), self.params.max_slots());
+        std::iter::successors(Some(n as i64), |&k| Some(2 * k))
+            .take_while(|&k| k < full as i64)
+            .map(|k| (k, self.params.rotation_galois_element(k, full)))
+            .collect()
     }
 
     /// The level of bootstrapped ciphertexts: the levels left to the user.
@@ -281,6 +315,7 @@ impl BootstrapParameters {
             .map(|&k| self.params.rotation_galois_element(k, slots))
             .collect();
         elements.push(conjugation_galois_element(self.params.n()));
+        elements.extend(self.trace_elements().into_iter().map(|(_, g)| g));
         elements.sort_unstable();
         elements.dedup();
         for g in elements {
@@ -375,8 +410,7 @@ impl Bootstrapper {
         let eval = Evaluator::new(p, keys.evaluation)?;
         let encoder = Encoder::new(p.rlwe().ring_q().clone(), params.slots())?;
         let top = p.max_level();
-        let q0 = p.q()[0] as f64;
-        let cts = params.cts.encode(&eval, &encoder, top, params.k * q0)?;
+        let cts = params.cts.encode(&eval, &encoder, top, params.raised_scale())?;
         let stc_level = top - params.literal.cts_levels - params.evalmod_levels();
         let stc = params.stc.encode(&eval, &encoder, stc_level, p.scale_at(stc_level))?;
         Ok(Bootstrapper {
@@ -400,7 +434,7 @@ impl Bootstrapper {
 
     /// `out` = `ct` with its levels restored: the same slots (within the set's precision) at
     /// [`BootstrapParameters::work_level`], on that level's canonical scale. `ct` must hold
-    /// `N / 2` slots on the canonical scale of its level (as every evaluator result does) and
+    /// [`BootstrapParameters::slots`] slots on the canonical scale of its level (as every evaluator result does) and
     /// values small against `q_0 / S_0` (`2^10` in the presets).
     pub fn bootstrap(
         &self,
@@ -487,7 +521,28 @@ impl Bootstrapper {
             .switch(&out.inner.c1, &self.encapsulation.to_dense, u0, u1, &mut s.key_switch)?;
         ring.add_assign(&mut out.inner.c0, u0);
         std::mem::swap(&mut out.inner.c1, u1);
-        out.inherit(ct, self.params.k * q0.value() as f64);
+        out.inherit(ct, self.params.raised_scale());
+        self.trace(out, s)
+    }
+
+    /// `ct += sigma(ct)` for each Galois element of the trace: `g` times the part of `ct` in
+    /// `Z[X^g]`.
+    fn trace(&self, ct: &mut Ciphertext, s: &mut EvaluatorScratch) -> Result<(), CkksError> {
+        let ring = self.params.params().rlwe().ring_q();
+        for (step, g) in self.params.trace_elements() {
+            let key = self
+                .eval
+                .keys()
+                .galois(g)
+                .ok_or(CkksError::MissingRotationKey { step, g })?;
+            let rotated = &mut s.rotated;
+            rotated.inherit(ct, ct.scale);
+            self.eval
+                .switcher
+                .automorphism(&ct.inner, key, &mut rotated.inner, &mut s.key_switch)?;
+            ring.add_assign(&mut ct.inner.c0, &rotated.inner.c0);
+            ring.add_assign(&mut ct.inner.c1, &rotated.inner.c1);
+        }
         Ok(())
     }
 

@@ -34,7 +34,7 @@ pub struct EvaluatorScratch {
     pub(crate) key_switch: KeySwitchScratch,
     product: Product,
     lowered: Ciphertext,
-    rotated: Ciphertext,
+    pub(crate) rotated: Ciphertext,
     constant: RnsPoly,
     /// Residues of integer constants: the real part's, then the imaginary part's.
     residues: Vec<u64>,

@@ -320,6 +320,7 @@ pub mod presets {
     pub fn bootstrap_toy_n12() -> BootstrapParametersLiteral {
         BootstrapParametersLiteral {
             log_n: 12,
+            log_slots: 11,
             work_levels: 2,
             log_p: vec![61; 3],
             digits: None,
@@ -337,6 +338,7 @@ pub mod presets {
     pub fn bootstrap_n16() -> BootstrapParametersLiteral {
         BootstrapParametersLiteral {
             log_n: 16,
+            log_slots: 15,
             log_q0: 60,
             work_levels: 9,
             log_scale: 50,

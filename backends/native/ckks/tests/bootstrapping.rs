@@ -30,7 +30,14 @@ impl Fixture {
 
     /// The fixture with the keys passed through `transform` on their way to the cloud.
     fn with_keys(transform: impl FnOnce(&BootstrapParameters, BootstrapKeys) -> BootstrapKeys) -> Fixture {
-        let bp = BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).unwrap();
+        Self::with(&presets::bootstrap_toy_n12(), transform)
+    }
+
+    fn with(
+        lit: &BootstrapParametersLiteral,
+        transform: impl FnOnce(&BootstrapParameters, BootstrapKeys) -> BootstrapKeys,
+    ) -> Fixture {
+        let bp = BootstrapParameters::new_toy(lit).unwrap();
         let params = bp.params().clone();
         let mut kg = KeyGenerator::new(params.rlwe()).unwrap();
         let sk = kg.secret_key();
@@ -115,6 +122,24 @@ fn bootstrapping_recovers_random_slots_from_any_level() {
 }
 
 #[test]
+fn sparse_slots_bootstrap_through_the_trace() {
+    for log_slots in [4, 9, 10] {
+        let lit = BootstrapParametersLiteral {
+            log_slots,
+            ..presets::bootstrap_toy_n12()
+        };
+        let mut f = Fixture::with(&lit, |_, keys| keys);
+        let values = f.random();
+        let ct = f.encrypt(&values, 1);
+        let out = f.bootstrap(&ct).unwrap();
+        assert_eq!((out.level(), out.slots()), (f.bp.work_level(), 1 << log_slots));
+        let p = Precision::of(&values, &f.decrypt(&out));
+        eprintln!("2^{log_slots} slots: {p:?}");
+        assert!(p.mean_bits >= 20.0 && p.min_bits >= 18.0, "2^{log_slots} slots: {p:?}");
+    }
+}
+
+#[test]
 fn five_rounds_of_bootstrapping_and_multiplying_stay_precise() {
     let mut f = Fixture::new();
     let params = f.bp.params().clone();
@@ -177,6 +202,15 @@ fn literals_that_cannot_bootstrap_are_refused() {
         },
         BootstrapParametersLiteral {
             cts_levels: 12,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            log_slots: 12,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            log_slots: 2,
+            cts_levels: 3,
             ..base.clone()
         },
         BootstrapParametersLiteral {
