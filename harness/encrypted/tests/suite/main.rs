@@ -1,0 +1,4 @@
+//! The crate's tests in one binary: packing.
+
+mod common;
+mod packing;
