@@ -4,12 +4,15 @@
 //!
 //! * [`packing`]: matrices as grids of `(s0, s1)` blocks, one block per ciphertext, and the
 //!   three layouts the training uses (features, tiled weights, per-sample class scores);
+//! * [`matmul`]: DiagABT (`X W^T`, the forward pass) and DiagATB (`(P - Y)^T X`, the gradient);
 //! * [`counting`]: a [`Cloud`](blindtuner_backend::Cloud) wrapper that counts every operation.
 //!
 //! Every circuit runs unchanged on the `plain` backend (f64, no noise, the same level
 //! accounting), which isolates the approximation error from CKKS noise.
 
 pub mod counting;
+pub mod matmul;
+mod ops;
 pub mod packing;
 
 use blindtuner_backend::BackendError;
@@ -31,6 +34,12 @@ pub enum EncryptedError {
     Label { row: usize, label: usize, classes: usize },
     #[error("the last feature column must be the bias (all ones); row {row} has {value}")]
     MissingBias { row: usize, value: f64 },
+    #[error("{circuit} needs {needed} levels, its input has {available}; bootstrap or refresh first")]
+    Levels {
+        circuit: &'static str,
+        needed: usize,
+        available: usize,
+    },
     #[error(transparent)]
     Backend(#[from] BackendError),
 }

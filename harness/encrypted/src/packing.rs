@@ -19,7 +19,7 @@
 //!   index, the order in which DiagABT produces them. Only the first `c_pad` columns carry
 //!   meaning; circuits leave garbage in the others.
 
-use blindtuner_backend::Client;
+use blindtuner_backend::{Client, Cloud};
 use blindtuner_features::Matrix;
 
 use crate::EncryptedError;
@@ -87,6 +87,19 @@ impl BlockShape {
     pub(crate) fn slots_from(&self, f: impl Fn(usize, usize) -> f64) -> Vec<f64> {
         (0..self.slots()).map(|p| f(p / self.cols, p % self.cols)).collect()
     }
+
+    /// Refuses a cloud whose ciphertexts do not have exactly this many slots.
+    pub(crate) fn check_cloud<C: Cloud>(&self, cloud: &C) -> Result<(), EncryptedError> {
+        let slots = cloud.capabilities().slots;
+        if slots != self.slots() {
+            return Err(EncryptedError::mismatch(
+                "slots of the block shape and of the backend",
+                format!("{self} = {}", self.slots()),
+                slots,
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `classes` rounded up to a power of two (HETAL's `c_pad`); at least two classes.
@@ -97,6 +110,12 @@ pub fn padded_classes(classes: usize) -> Result<usize, EncryptedError> {
         )));
     }
     Ok(classes.next_power_of_two())
+}
+
+/// `log2(n)` of a power of two.
+pub(crate) fn log2(n: usize) -> usize {
+    debug_assert!(n.is_power_of_two());
+    n.trailing_zeros() as usize
 }
 
 /// Decrypts one block, checking that it holds a whole block.
@@ -275,6 +294,16 @@ impl<Ct> PackedWeights<Ct> {
         })
     }
 
+    /// Assembles weights from their blocks (the gradient DiagATB computes).
+    pub(crate) fn from_blocks(classes: usize, cols: usize, shape: BlockShape, blocks: Vec<Ct>) -> PackedWeights<Ct> {
+        PackedWeights {
+            classes,
+            cols,
+            shape,
+            blocks,
+        }
+    }
+
     /// Decrypts the `classes x cols` matrix from the first copy in each block.
     pub fn decrypt<K: Client<Ciphertext = Ct>>(&self, client: &K) -> Result<Matrix, EncryptedError> {
         let mut w = Matrix::zeros(self.classes, self.cols);
@@ -387,6 +416,16 @@ impl<Ct> PackedScores<Ct> {
         Self::encrypt_with(client, labels.len(), classes, shape, |s, q| {
             f64::from(u8::from(labels[s] == q))
         })
+    }
+
+    /// Assembles scores from their blocks (what DiagABT and the softmax compute).
+    pub(crate) fn from_blocks(rows: usize, classes: usize, shape: BlockShape, blocks: Vec<Ct>) -> PackedScores<Ct> {
+        PackedScores {
+            rows,
+            classes,
+            shape,
+            blocks,
+        }
     }
 
     /// Decrypts the `samples x classes` matrix.

@@ -2,6 +2,7 @@
 
 use blindtuner_backend::Client;
 use blindtuner_encrypted::EncryptedError;
+use blindtuner_encrypted::matmul::{diag_abt, diag_abt_rotations, diag_atb};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, padded_classes};
 use blindtuner_features::Matrix;
 
@@ -109,5 +110,41 @@ fn packing_errors() {
     assert_eq!(
         PackedMatrix::encrypt_features(&mut client, &x, shape).unwrap_err(),
         EncryptedError::MissingBias { row: 2, value: 0.5 }
+    );
+}
+
+#[test]
+fn circuit_errors() {
+    let shape = BlockShape::new(8, 8).unwrap();
+    let keys = diag_abt_rotations(shape, 3).unwrap();
+    let (mut client, cloud) = plain(shape.slots(), 2, &keys);
+    let x = PackedMatrix::encrypt(&mut client, &random_matrix(8, 10, 1.0, 1), shape).unwrap();
+    let w = PackedWeights::encrypt(&mut client, &random_matrix(3, 10, 1.0, 2), shape).unwrap();
+    assert!(diag_abt(&cloud, &x, &w).is_ok());
+
+    let other_shape = BlockShape::new(4, 16).unwrap();
+    let w_other = PackedWeights::encrypt(&mut client, &random_matrix(3, 10, 1.0, 2), other_shape).unwrap();
+    let w_narrow = PackedWeights::encrypt(&mut client, &random_matrix(3, 9, 1.0, 2), shape).unwrap();
+    let e_short = PackedScores::encrypt(&mut client, &random_matrix(7, 3, 1.0, 3), shape).unwrap();
+    let mismatch = |r: Result<_, EncryptedError>| matches!(r, Err(EncryptedError::Mismatch { .. }));
+    assert!(mismatch(diag_abt(&cloud, &x, &w_other).map(|_| ())));
+    assert!(mismatch(diag_abt(&cloud, &x, &w_narrow).map(|_| ())));
+    assert!(mismatch(diag_atb(&cloud, &e_short, &x, 1.0).map(|_| ())));
+
+    // A backend whose slots are not the block's.
+    let (_, wide_cloud) = plain(2 * shape.slots(), 2, &keys);
+    assert!(mismatch(diag_abt(&wide_cloud, &x, &w).map(|_| ())));
+
+    // Too few levels: refused before any work.
+    let (mut low_client, low_cloud) = plain(shape.slots(), 1, &keys);
+    let x_low = PackedMatrix::encrypt(&mut low_client, &random_matrix(8, 10, 1.0, 1), shape).unwrap();
+    let w_low = PackedWeights::encrypt(&mut low_client, &random_matrix(3, 10, 1.0, 2), shape).unwrap();
+    assert_eq!(
+        diag_abt(&low_cloud, &x_low, &w_low).unwrap_err(),
+        EncryptedError::Levels {
+            circuit: "DiagABT",
+            needed: 2,
+            available: 1
+        }
     );
 }
