@@ -5,6 +5,7 @@
 //! * [`packing`]: matrices as grids of `(s0, s1)` blocks, one block per ciphertext, and the
 //!   three layouts the training uses (features, tiled weights, per-sample class scores);
 //! * [`matmul`]: DiagABT (`X W^T`, the forward pass) and DiagATB (`(P - Y)^T X`, the gradient);
+//! * [`softmax`]: HETAL's softmax approximation as a polynomial circuit;
 //! * [`counting`]: a [`Cloud`](blindtuner_backend::Cloud) wrapper that counts every operation.
 //!
 //! Every circuit runs unchanged on the `plain` backend (f64, no noise, the same level
@@ -14,6 +15,8 @@ pub mod counting;
 pub mod matmul;
 mod ops;
 pub mod packing;
+mod poly;
+pub mod softmax;
 
 use blindtuner_backend::BackendError;
 

@@ -428,6 +428,19 @@ impl<Ct> PackedScores<Ct> {
         }
     }
 
+    /// The same samples, classes and layout with other blocks, such as the cloud computes from
+    /// these (errors `P - Y` from probabilities and labels).
+    pub fn with_blocks<T>(&self, blocks: Vec<T>) -> Result<PackedScores<T>, EncryptedError> {
+        if blocks.len() != self.blocks.len() {
+            return Err(EncryptedError::mismatch(
+                "blocks of class scores",
+                self.blocks.len(),
+                blocks.len(),
+            ));
+        }
+        Ok(PackedScores::from_blocks(self.rows, self.classes, self.shape, blocks))
+    }
+
     /// Decrypts the `samples x classes` matrix.
     pub fn decrypt<K: Client<Ciphertext = Ct>>(&self, client: &K) -> Result<Matrix, EncryptedError> {
         let c = self.padded_classes();

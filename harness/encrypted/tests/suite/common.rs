@@ -41,6 +41,19 @@ pub fn atb(e: &Matrix, x: &Matrix, scale: f64) -> Matrix {
     out
 }
 
+/// The exact row-wise softmax.
+pub fn softmax(x: &Matrix) -> Matrix {
+    let mut out = x.clone();
+    for i in 0..x.rows {
+        let row = out.row_mut(i);
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        row.iter_mut().for_each(|v| *v = (*v - max).exp());
+        let sum: f64 = row.iter().sum();
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
+    out
+}
+
 pub fn max_abs_diff(a: &Matrix, b: &Matrix) -> f64 {
     assert_eq!((a.rows, a.cols), (b.rows, b.cols), "shapes differ");
     a.data

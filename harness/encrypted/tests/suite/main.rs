@@ -1,7 +1,8 @@
 //! The crate's tests in one binary: packing, the matrix products on plain and native, their
-//! operation counts against the closed forms and HETAL's table.
+//! operation counts against the closed forms and HETAL's table, the softmax.
 
 mod common;
 mod counts;
 mod matmul;
 mod packing;
+mod softmax;

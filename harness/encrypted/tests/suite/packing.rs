@@ -4,6 +4,7 @@ use blindtuner_backend::Client;
 use blindtuner_encrypted::EncryptedError;
 use blindtuner_encrypted::matmul::{diag_abt, diag_abt_rotations, diag_atb};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, padded_classes};
+use blindtuner_encrypted::softmax::Softmax;
 use blindtuner_features::Matrix;
 
 use crate::common::{plain, random_matrix};
@@ -120,6 +121,7 @@ fn circuit_errors() {
     let (mut client, cloud) = plain(shape.slots(), 2, &keys);
     let x = PackedMatrix::encrypt(&mut client, &random_matrix(8, 10, 1.0, 1), shape).unwrap();
     let w = PackedWeights::encrypt(&mut client, &random_matrix(3, 10, 1.0, 2), shape).unwrap();
+    let e = PackedScores::encrypt(&mut client, &random_matrix(8, 3, 1.0, 3), shape).unwrap();
     assert!(diag_abt(&cloud, &x, &w).is_ok());
 
     let other_shape = BlockShape::new(4, 16).unwrap();
@@ -147,4 +149,12 @@ fn circuit_errors() {
             available: 1
         }
     );
+    let softmax = Softmax::new(3, shape).unwrap();
+    assert!(matches!(softmax.apply(&cloud, &e), Err(EncryptedError::Levels { .. })));
+    // A row of 8 holds only one period of 8 classes.
+    assert!(matches!(Softmax::new(5, shape), Err(EncryptedError::Unsupported(_))));
+    assert!(matches!(
+        Softmax::new(3, other_shape).unwrap().apply(&cloud, &e),
+        Err(EncryptedError::Mismatch { .. })
+    ));
 }

@@ -1,0 +1,300 @@
+//! HETAL's softmax approximation (Algorithm 1) as a polynomial circuit on the class-scores
+//! layout, row by row, for logits in `[-R, R]`, `R = 128`:
+//!
+//! 1. normalise `z = x / 2R` (padded classes at `-1/2`) and tile the row's `c_pad` classes over
+//!    two periods, so that a window of `c_pad` columns starting in the first stays in the row;
+//! 2. row max by `log2 c_pad` rounds of `a <- max(a, rot(a, 2^m))`, with
+//!    `max(a, b) = b + (a - b) t`, `t = (f(g(g(a - b))) + 1) / 2` and
+//!    `f(x) = (35 x - 35 x^3 + 21 x^5 - 5 x^7) / 16`,
+//!    `g(x) = (4589 x - 16577 x^3 + 25614 x^5 - 12860 x^7) / 1024`; column 0's max is kept
+//!    alone and spread over both periods, so that every class subtracts the same value;
+//! 3. domain extension of `u = 2R (z - max)`, in `[-2R, 0]`: for `i = n-1 .. 0`,
+//!    `u <- u - (4/27) u^3 / (r^2 L^(2i))` with `r = 8, L = 2, n = 5`;
+//! 4. `exp(u) ≈ p(u / 8)^8`, `p` HETAL's degree-8 polynomial, by three squarings;
+//! 5. `1 / Σ exp` by Goldschmidt's iteration on `z' = Σ exp / R'`, `R' = 100`:
+//!    `y = 2 - z'`, `t = 1 - z'`, 16 times `t <- t^2, y <- y (1 + t)`; the result is `exp · y`.
+//!
+//! Constants are folded where they cost no level: `1 / 2R` into the mask that extracts the
+//! input, `2R` and the exp's input scale into the domain extension's coefficients, `1 / R'` and
+//! the exp polynomial's leading coefficient into that input scale `α` (so `p` evaluates as a
+//! monic polynomial in `α u / 8`, in three levels), `(t + 1) / 2` into `f`, the mask that keeps
+//! column 0's max onto the operands of the last round's product. The padded classes are zeroed
+//! in the domain extension's last step (a mask folded into its coefficients), so their exp is
+//! the known `p(0)^8 / R'`, subtracted from the row sum. The circuit computes HETAL's algorithm
+//! (equal to a direct f64 transcription to 1e-12, the comparison tree of row `i` starting from
+//! the class `i mod c_pad` it lists first) in `35 + 10 log2(c_pad)` levels (75 for 10 or
+//! 16 classes, see [`Softmax::depth`]) and `3 log2(c_pad) + 2` rotations per block; it needs
+//! `s1 >= 2 c_pad`. Its error against the exact softmax, on rows uniform in `[-r, r]` for
+//! `r` in 4, 8, 32, 128 (HETAL's benchmark): at most 3.7e-3 for 3 classes, 1.5e-2 for 10,
+//! 1.7e-2 for 16. The output's first `c_pad` columns hold the probabilities, the others
+//! garbage.
+
+use blindtuner_backend::plain::PlainBackend;
+use blindtuner_backend::{Backend, BackendError, Cloud};
+use blindtuner_features::Matrix;
+
+use crate::EncryptedError;
+use crate::ops::{doubling_steps, require_levels, rotate_and_add, rotation_keys};
+use crate::packing::{BlockShape, PackedScores, log2, padded_classes};
+use crate::poly;
+
+/// `R`: the logits' domain is `[-R, R]`.
+pub const DOMAIN: f64 = 128.0;
+/// The comparison polynomial `f` (applied last, once).
+const F: [f64; 8] = [0.0, 35.0 / 16.0, 0.0, -35.0 / 16.0, 0.0, 21.0 / 16.0, 0.0, -5.0 / 16.0];
+const F_ITERATIONS: usize = 1;
+/// The comparison polynomial `g` (applied first, twice).
+const G: [f64; 8] = [
+    0.0,
+    4589.0 / 1024.0,
+    0.0,
+    -16577.0 / 1024.0,
+    0.0,
+    25614.0 / 1024.0,
+    0.0,
+    -12860.0 / 1024.0,
+];
+const G_ITERATIONS: usize = 2;
+/// Domain extension: `r`, `L` and the number of steps `n` (`R = (r / 2) L^n`).
+const EXTENSION_R: f64 = 8.0;
+const EXTENSION_L: f64 = 2.0;
+const EXTENSION_STEPS: usize = 5;
+/// HETAL's degree-8 polynomial for `exp(8 x)^(1/8)` on `[-1, 1]`, lowest degree first.
+const EXP: [f64; 9] = [
+    1.000000001945585,
+    0.9999999388932228,
+    0.499999859398392,
+    0.16666798775227673,
+    0.04166711228500117,
+    0.008328336039797088,
+    0.0013881473292497602,
+    0.00020492629147503022,
+    2.551385701569812e-05,
+];
+/// `exp(u) ≈ p(u / 2^EXP_SQUARINGS)^(2^EXP_SQUARINGS)`.
+const EXP_SQUARINGS: usize = 3;
+/// Periods of `c_pad` columns the row's classes are tiled over: rotations by up to `c_pad - 1`
+/// then reach a whole period from every column of the first.
+const TILES: usize = 2;
+/// Goldschmidt's `R'` and its iterations.
+const INVERSE_R: f64 = 100.0;
+const INVERSE_ITERATIONS: usize = 16;
+
+/// The circuit for `classes` classes at one block shape, its plaintexts prepared.
+#[derive(Debug, Clone)]
+pub struct Softmax {
+    classes: usize,
+    /// Padded classes.
+    c: usize,
+    shape: BlockShape,
+    /// `1 / 2R` on the first period of every row.
+    input: Vec<f64>,
+    /// `-1/2` on the padded classes of the tiled periods, if any.
+    padding: Option<Vec<f64>>,
+    /// 1 on the first column of every row.
+    first_column: Vec<f64>,
+    /// 1 on the real classes, 0 on the padded ones.
+    real_classes: Vec<f64>,
+    /// `(f + 1) / 2`.
+    compare_last: Vec<f64>,
+    /// The domain extension's steps on `z - max`, the last one producing the exp's input.
+    extension: Vec<Vec<f64>>,
+    /// `p(y / α) / R'^(1/8)` in `y`, monic.
+    exp: Vec<f64>,
+}
+
+impl Softmax {
+    /// The circuit for `classes` classes in blocks of `shape`, which must hold two periods of
+    /// the padded classes in a row (`s1 >= 2 c_pad`).
+    pub fn new(classes: usize, shape: BlockShape) -> Result<Softmax, EncryptedError> {
+        let c = padded_classes(classes)?;
+        if shape.cols() < 2 * c {
+            return Err(EncryptedError::Unsupported(format!(
+                "the softmax needs rows of at least two periods of {c} classes, blocks are {shape}"
+            )));
+        }
+        let class = move |i: usize, t: usize| (i + t) % c;
+        let padding = (classes < c).then(|| {
+            shape.slots_from(|i, t| {
+                if t < TILES * c && class(i, t) >= classes {
+                    -0.5
+                } else {
+                    0.0
+                }
+            })
+        });
+
+        // Domain extension in units of 2R: u = 2R w, so u - k u^3 becomes w - k (2R)^2 w^3.
+        let two_r = 2.0 * DOMAIN;
+        let mut extension: Vec<Vec<f64>> = (0..EXTENSION_STEPS)
+            .rev()
+            .map(|i| {
+                let k = 4.0 / 27.0 / (EXTENSION_R * EXTENSION_R * EXTENSION_L.powi(2 * i as i32));
+                vec![0.0, 1.0, 0.0, -k * two_r * two_r]
+            })
+            .collect();
+        // exp(u) / R' ≈ (p(u / 8) R'^(-1/8))^8, a polynomial in y = α u / 8 that is monic for
+        // α^8 = c_8 R'^(-1/8).
+        let inverse_root = INVERSE_R.powf(-1.0 / (1 << EXP_SQUARINGS) as f64);
+        let alpha = (EXP[8] * inverse_root).powf(1.0 / 8.0);
+        let mut exp: Vec<f64> = EXP
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c * inverse_root / alpha.powi(i as i32))
+            .collect();
+        exp[8] = 1.0;
+        let last = extension.last_mut().expect("at least one extension step");
+        let input_scale = alpha * two_r / (1 << EXP_SQUARINGS) as f64;
+        last.iter_mut().for_each(|v| *v *= input_scale);
+
+        let mut compare_last: Vec<f64> = F.iter().map(|v| v / 2.0).collect();
+        compare_last[0] += 0.5;
+        Ok(Softmax {
+            classes,
+            c,
+            shape,
+            input: shape.slots_from(|_, t| if t < c { 1.0 / two_r } else { 0.0 }),
+            padding,
+            first_column: shape.slots_from(|_, t| f64::from(u8::from(t == 0))),
+            real_classes: shape.slots_from(|i, t| f64::from(u8::from(class(i, t) < classes))),
+            compare_last,
+            extension,
+            exp,
+        })
+    }
+
+    /// Levels the circuit consumes: `1 + log2(c_pad) (2 · 3 + 3 + 1) + 5 · 2 + (3 + 3) + (16 + 2)`
+    /// (input mask; per max round `g`, `g`, `f` and the product; the domain extension; exp and
+    /// its squarings; Goldschmidt and the final product).
+    pub fn depth(&self) -> usize {
+        let round = G_ITERATIONS * poly::depth(&G, false) + F_ITERATIONS * poly::depth(&self.compare_last, false) + 1;
+        let last = self.extension.len() - 1;
+        let extension: usize = self
+            .extension
+            .iter()
+            .enumerate()
+            .map(|(i, p)| poly::depth(p, i == last))
+            .sum();
+        1 + log2(self.c) * round + extension + poly::depth(&self.exp, false) + EXP_SQUARINGS + INVERSE_ITERATIONS + 2
+    }
+
+    /// The rotation keys the circuit needs.
+    pub fn rotations(&self) -> Vec<i64> {
+        let tiling = doubling_steps(-(self.c as i64), TILES);
+        let spread = doubling_steps(-1, TILES * self.c);
+        rotation_keys(self.shape, tiling.chain(spread).chain(doubling_steps(1, self.c)))
+    }
+
+    /// The approximate probabilities of `logits` (in `[-R, R]`), in the same layout.
+    pub fn apply<C: Cloud>(
+        &self,
+        cloud: &C,
+        logits: &PackedScores<C::Ciphertext>,
+    ) -> Result<PackedScores<C::Ciphertext>, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        if logits.shape() != self.shape || logits.classes() != self.classes {
+            return Err(EncryptedError::mismatch(
+                "the softmax's classes and block shape and the logits'",
+                format!("{} classes in {}", self.classes, self.shape),
+                format!("{} classes in {}", logits.classes(), logits.shape()),
+            ));
+        }
+        self.shape.check_cloud(cloud)?;
+        require_levels(cloud, "the softmax", self.depth(), logits.blocks())?;
+        let blocks = logits
+            .blocks()
+            .iter()
+            .map(|x| self.block(cloud, x))
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        Ok(PackedScores::from_blocks(
+            logits.rows(),
+            self.classes,
+            self.shape,
+            blocks,
+        ))
+    }
+
+    /// `t ≈ 1` where `d > 0`, `0` where `d < 0`, for `d` in `[-1, 1]`.
+    fn compare<C: Cloud>(&self, cloud: &C, d: &C::Ciphertext) -> Result<C::Ciphertext, BackendError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let mut t = poly::evaluate(cloud, d, &G, None)?;
+        for _ in 1..G_ITERATIONS {
+            t = poly::evaluate(cloud, &t, &G, None)?;
+        }
+        for _ in 0..F_ITERATIONS {
+            t = poly::evaluate(cloud, &t, &self.compare_last, None)?;
+        }
+        Ok(t)
+    }
+
+    /// The circuit on one block.
+    fn block<C: Cloud>(&self, cloud: &C, x: &C::Ciphertext) -> Result<C::Ciphertext, BackendError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let z = cloud.mul_plain(x, &self.input)?;
+        let mut z = rotate_and_add(cloud, z, doubling_steps(-(self.c as i64), TILES))?;
+        if let Some(padding) = &self.padding {
+            z = cloud.add_plain(&z, padding)?;
+        }
+
+        // Row max: column 0 compares its row's classes in a tree. Its value is kept alone
+        // (the mask rides on the operands of the last product, costing no level) and spread
+        // over both periods, so that every class subtracts the same max.
+        let rounds = log2(self.c);
+        let mut a = z.clone();
+        for m in 0..rounds {
+            let b = cloud.rotate(&a, 1 << m)?;
+            let d = cloud.sub(&a, &b)?;
+            let t = self.compare(cloud, &d)?;
+            a = if m + 1 == rounds {
+                let b = cloud.mul_plain(&b, &self.first_column)?;
+                let d = cloud.mul_plain(&d, &self.first_column)?;
+                cloud.add(&b, &cloud.mul(&d, &t)?)?
+            } else {
+                cloud.add(&b, &cloud.mul(&d, &t)?)?
+            };
+        }
+        let a = rotate_and_add(cloud, a, doubling_steps(-1, TILES * self.c))?;
+
+        let last = self.extension.len() - 1;
+        let mut w = cloud.sub(&z, &a)?;
+        for (i, step) in self.extension.iter().enumerate() {
+            let mask = (i == last).then_some(self.real_classes.as_slice());
+            w = poly::evaluate(cloud, &w, step, mask)?;
+        }
+        let mut e = poly::evaluate(cloud, &w, &self.exp, None)?;
+        for _ in 0..EXP_SQUARINGS {
+            e = cloud.mul(&e, &e)?;
+        }
+
+        let mut sum = rotate_and_add(cloud, e.clone(), doubling_steps(1, self.c))?;
+        let padded = (self.c - self.classes) as f64 * self.exp[0].powi(1 << EXP_SQUARINGS);
+        if padded != 0.0 {
+            sum = cloud.add_scalar(&sum, -padded)?;
+        }
+        let mut y = cloud.add_scalar(&cloud.neg(&sum)?, 2.0)?;
+        let mut t = cloud.add_scalar(&y, -1.0)?;
+        for _ in 0..INVERSE_ITERATIONS {
+            t = cloud.mul(&t, &t)?;
+            y = cloud.mul(&y, &cloud.add_scalar(&t, 1.0)?)?;
+        }
+        cloud.mul(&e, &y)
+    }
+}
+
+/// The approximate softmax of each row of `logits` (entries in `[-R, R]`) by the same circuit,
+/// evaluated in f64 on the plain backend: what an encrypted run computes without CKKS noise.
+pub fn approximate_softmax(logits: &Matrix) -> Result<Matrix, EncryptedError> {
+    let c = padded_classes(logits.cols)?;
+    let shape = BlockShape::new(logits.rows.max(1).next_power_of_two(), 4 * c)?;
+    let softmax = Softmax::new(logits.cols, shape)?;
+    let backend = PlainBackend::new(shape.slots(), softmax.depth())?;
+    let (mut client, cloud) = backend.keygen(&softmax.rotations())?;
+    let packed = PackedScores::encrypt(&mut client, logits, shape)?;
+    softmax.apply(&cloud, &packed)?.decrypt(&client)
+}
