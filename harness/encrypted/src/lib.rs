@@ -6,6 +6,8 @@
 //!   three layouts the training uses (features, tiled weights, per-sample class scores);
 //! * [`matmul`]: DiagABT (`X W^T`, the forward pass) and DiagATB (`(P - Y)^T X`, the gradient);
 //! * [`softmax`]: HETAL's softmax approximation as a polynomial circuit;
+//! * [`step`]: one training step (forward pass, softmax, gradient, Nesterov's update) on
+//!   encrypted weights;
 //! * [`counting`]: a [`Cloud`](blindtuner_backend::Cloud) wrapper that counts every operation.
 //!
 //! Every circuit runs unchanged on the `plain` backend (f64, no noise, the same level
@@ -17,6 +19,7 @@ mod ops;
 pub mod packing;
 mod poly;
 pub mod softmax;
+pub mod step;
 
 use blindtuner_backend::BackendError;
 

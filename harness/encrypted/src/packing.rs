@@ -304,6 +304,19 @@ impl<Ct> PackedWeights<Ct> {
         }
     }
 
+    /// The same weights' shape and layout with other blocks, such as the cloud computes from
+    /// these (an update of the weights).
+    pub fn with_blocks<T>(&self, blocks: Vec<T>) -> Result<PackedWeights<T>, EncryptedError> {
+        if blocks.len() != self.blocks.len() {
+            return Err(EncryptedError::mismatch(
+                "blocks of weights",
+                self.blocks.len(),
+                blocks.len(),
+            ));
+        }
+        Ok(PackedWeights::from_blocks(self.classes, self.cols, self.shape, blocks))
+    }
+
     /// Decrypts the `classes x cols` matrix from the first copy in each block.
     pub fn decrypt<K: Client<Ciphertext = Ct>>(&self, client: &K) -> Result<Matrix, EncryptedError> {
         let mut w = Matrix::zeros(self.classes, self.cols);

@@ -1,8 +1,9 @@
 //! The crate's tests in one binary: packing, the matrix products on plain and native, their
-//! operation counts against the closed forms and HETAL's table, the softmax.
+//! operation counts against the closed forms and HETAL's table, the softmax, training steps.
 
 mod common;
 mod counts;
 mod matmul;
 mod packing;
 mod softmax;
+mod step;
