@@ -44,9 +44,9 @@
 //!
 //! HETAL's table counts `(c / 2) rb nb` products for each: it packs two diagonals into the real
 //! and imaginary parts of its complex slots. The backend trait has real slots, where one product
-//! yields `s0 s1` real products and `a b c` are needed, so `c rb nb` is the floor for a diagonal
-//! method here; the rotations above are below HETAL's for both (DiagATB's by 1.6x to 6x at the
-//! shapes of its table).
+//! yields `s0 s1` real products and `a b c` are needed, so `c rb nb` (for full blocks) is the
+//! floor for any method that forms every product `X[i, t] W[q, t]`; the rotations above are
+//! below HETAL's for both (DiagATB's by 1.6x to 6x at the shapes of its table).
 
 use std::iter::once;
 
