@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -54,6 +55,7 @@ OPS = [
     "keygen_relin",
     "keygen_rot",
     "keygen_total",
+    "bootstrap",
 ]
 
 SEED = 20261118
@@ -65,9 +67,14 @@ def parse_args(library):
     ap.add_argument("--threads", type=int, default=1, help="thread count to request (>= 1)")
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions per op (median reported)")
     ap.add_argument("--out", required=True, help="results directory")
+    ap.add_argument("--bootstrap", action="store_true",
+                    help="also time full-slot bootstrapping (n16 only; several GiB of keys, minutes)")
+    ap.add_argument("--bootstrap-reps", type=int, default=3, help="timed bootstrapping repetitions")
     args = ap.parse_args()
-    if args.reps < 1 or args.threads < 1:
-        ap.error("--reps and --threads must be >= 1")
+    if args.reps < 1 or args.threads < 1 or args.bootstrap_reps < 1:
+        ap.error("--reps, --threads and --bootstrap-reps must be >= 1")
+    if args.bootstrap and args.config != "n16":
+        ap.error("--bootstrap needs --config n16 (full-slot bootstrapping at N = 2^16)")
     return args
 
 
@@ -297,3 +304,82 @@ def run_keygen(res, impl, reps):
             "measured once: secret + public + relinearisation keys + rotation keys for steps 1..8",
         ),
     )
+
+
+def precision_of(want, got):
+    """(mean bits, worst-slot bits) of `got` against `want`, as the native engine's `Precision::of`:
+    -log2 of the mean and of the largest absolute error over the slots (complex modulus)."""
+    import numpy as np
+
+    err = np.abs(np.asarray(got, dtype=np.complex128)[: len(want)] - want)
+    return -math.log2(float(err.mean())), -math.log2(float(err.max()))
+
+
+def run_bootstrap(res, impl, reps):
+    """Time full-slot bootstrapping on `impl`; record the op `bootstrap` and the `bootstrap` object.
+
+    Mirrors `blindtuner bench ops --bootstrap`: the bootstrapping keys are generated once
+    (timed), then reps + 1 runs each bootstrap a fresh encryption of fresh values uniform in
+    [-1, 1] (+ i [-1, 1] with `impl.complex_slots`) at `impl.input_level`. The first run is
+    untimed; every run counts for precision: the mean bits are averaged over the runs, the
+    worst slot is that of any run, and `precision_bits` of the op is the worst slot.
+
+    `impl` provides: slots, complex_slots, input_level (in the library's own numbering),
+    parameters (text), circuit_levels ([CoeffsToSlots, EvalMod, SlotsToCoeffs] levels, or None),
+    setup (None, or a callable that precomputes what does not depend on the keys: the encoded
+    linear transforms), keygen() (every key bootstrapping needs beyond the secret and public
+    keys), key_facts() -> (Galois key count, key bytes; None where the library does not expose
+    it), encrypt(values) -> ct at input_level, bootstrap(ct) -> ct, decrypt(ct) -> slot values,
+    levels_left(ct) -> multiplications left.
+    """
+    import numpy as np
+
+    setup_ms = None
+    if impl.setup is not None:
+        t0 = time.perf_counter()
+        impl.setup()
+        setup_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    impl.keygen()
+    keygen_ms = (time.perf_counter() - t0) * 1e3
+    galois_keys, key_bytes = impl.key_facts()
+    log(f"  {res.library:8s} bootstrapping keys in {keygen_ms / 1e3:.1f} s")
+    times, means, worst, levels_left = [], [], math.inf, None
+    for rep in range(reps + 1):
+        rng = np.random.default_rng(SEED + 100 + rep)
+        values = rng.uniform(-1.0, 1.0, impl.slots)
+        if impl.complex_slots:
+            values = values + 1j * rng.uniform(-1.0, 1.0, impl.slots)
+        ct = impl.encrypt(values)
+        t0 = time.perf_counter()
+        out = impl.bootstrap(ct)
+        elapsed = (time.perf_counter() - t0) * 1e3
+        if rep > 0:
+            times.append(elapsed)
+        mean_bits, worst_bits = precision_of(values, impl.decrypt(out))
+        means.append(mean_bits)
+        worst = min(worst, worst_bits)
+        levels_left = impl.levels_left(out)
+        log(f"  {res.library:8s} bootstrap run {rep}{' (untimed)' if rep == 0 else ''}: {elapsed / 1e3:.2f} s, "
+            f"{mean_bits:.1f} bits mean, {worst_bits:.1f} worst slot, {levels_left} levels left")
+    st = stats_from(times)
+    kind = "complex" if impl.complex_slots else "real"
+    res.op("bootstrap", st, round(worst, 2),
+           f"full slots, {kind} values uniform in [-1, 1], encrypted at the lowest level the library "
+           f"bootstraps from (its level {impl.input_level}); precision of the worst slot (the mean is in `bootstrap`)")
+    res.doc["bootstrap"] = {
+        "parameters": impl.parameters,
+        "slots": impl.slots,
+        "complex_slots": impl.complex_slots,
+        "input_level": impl.input_level,
+        "levels_left": levels_left,
+        "circuit_levels": impl.circuit_levels,
+        **st,
+        "precision_mean_bits": round(statistics.fmean(means), 2),
+        "precision_worst_slot_bits": round(worst, 2),
+        "keygen_ms": round(keygen_ms, 1),
+        "galois_keys": galois_keys,
+        "key_bytes": key_bytes,
+        "transform_encoding_ms": None if setup_ms is None else round(setup_ms, 1),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
