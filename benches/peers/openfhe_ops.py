@@ -4,6 +4,11 @@ Parameters: ring dimension 2^log_n, full slots, FIXEDMANUAL rescaling (so
 rescale can be timed on its own), a 60-bit first prime and scaling primes of
 `scale_bits`, hybrid key switching with 3 digits (OpenFHE picks the special
 primes), uniform ternary secret, HEStd_128_classic (OpenFHE enforces it).
+
+With --bootstrap, also full-slot bootstrapping at N = 2^16 in a context of its
+own (see OpenFHEBoot): sparse-secret encapsulation, level budget [3, 3],
+FLEXIBLEAUTO with 59-bit scaling primes, complex slots, and as many levels
+after bootstrapping as OpenFHE's 128-bit check allows.
 """
 
 import math
@@ -110,6 +115,100 @@ class OpenFHE:
         return [self.cc.EvalFastRotation(ct, k, self.m, pre) for k in steps]
 
 
+class OpenFHEBoot:
+    """Full-slot CKKS bootstrapping as in OpenFHE's own examples (simple-ckks-bootstrapping).
+
+    SPARSE_ENCAPSULATED: a uniform ternary secret, with the ModRaise done under a sparse
+    ephemeral secret (OpenFHE's sparse-secret encapsulation). FLEXIBLEAUTO rescaling, a 60-bit
+    first prime and 59-bit scaling primes (OpenFHE's 64-bit bootstrapping refuses a first
+    prime much larger than the scale), hybrid key switching with BOOT_DNUM digits. The depth
+    is GetBootstrapDepth(level budget) plus the largest number of levels after bootstrapping
+    that OpenFHE's HEStd_128_classic check accepts at this ring dimension.
+    """
+
+    LEVEL_BUDGET = [3, 3]
+    # As the native engine's boot-n16. Under the 128-bit check, 3 digits leave 4 levels after
+    # bootstrapping, 4 digits 6, 6 digits 7 (with larger keys).
+    BOOT_DNUM = 4
+    SCALE_BITS = 59
+    FIRST_BITS = 60
+    MAX_LEVELS_AFTER = 20  # start of the search; 128-bit security stops it far below
+
+    def __init__(self, cfg):
+        import openfhe as o
+
+        n = 1 << cfg["log_n"]
+        self.slots = n // 2
+        self.complex_slots = True
+        dist = o.SPARSE_ENCAPSULATED
+        self.boot_depth = o.CryptoContext.GetBootstrapDepth(self.LEVEL_BUDGET, dist)
+        for after in range(self.MAX_LEVELS_AFTER, 0, -1):
+            p = o.CCParamsCKKSRNS()
+            p.SetRingDim(n)
+            p.SetBatchSize(self.slots)
+            p.SetCKKSDataType(o.COMPLEX)
+            p.SetSecretKeyDist(dist)
+            p.SetSecurityLevel(o.HEStd_128_classic)
+            p.SetScalingTechnique(o.FLEXIBLEAUTO)
+            p.SetFirstModSize(self.FIRST_BITS)
+            p.SetScalingModSize(self.SCALE_BITS)
+            p.SetKeySwitchTechnique(o.HYBRID)
+            p.SetNumLargeDigits(self.BOOT_DNUM)
+            p.SetMultiplicativeDepth(self.boot_depth + after)
+            try:
+                self.cc = o.GenCryptoContext(p)
+                break
+            except RuntimeError as e:
+                if "does not comply with HE standards" not in str(e):
+                    raise
+        else:
+            raise RuntimeError(f"no bootstrapping depth passes HEStd_128_classic at N = {n}")
+        self.depth = self.boot_depth + after
+        for feature in (o.PKE, o.KEYSWITCH, o.LEVELEDSHE, o.ADVANCEDSHE, o.FHE):
+            self.cc.Enable(feature)
+        self.kp = self.cc.KeyGen()
+        # The lowest level OpenFHE bootstraps from: FLEXIBLEAUTO keeps one prime above q_0
+        # (at level = depth the first rescale fails), as its examples encrypt at depth - 1.
+        self.input_level = self.depth - 1
+        self.circuit_levels = None
+        log_q = math.log2(self.cc.GetElementParams().GetModulus())
+        self.parameters = (
+            f"N = 2^{cfg['log_n']}, SPARSE_ENCAPSULATED (uniform ternary secret, sparse ephemeral "
+            f"secret for ModRaise), level budget {self.LEVEL_BUDGET}, bootstrapping depth "
+            f"{self.boot_depth} + {after} levels after = depth {self.depth}, FLEXIBLEAUTO, "
+            f"{self.FIRST_BITS}-bit first prime, {self.SCALE_BITS}-bit scaling primes (log2 Q = {log_q:.0f}), "
+            f"HYBRID with {self.BOOT_DNUM} digits, HEStd_128_classic, CKKSDataType COMPLEX; inputs at level "
+            f"{self.input_level} (OpenFHE counts levels used: q_0 and one more prime left)"
+        )
+
+    def setup(self):
+        self.cc.EvalBootstrapSetup(self.LEVEL_BUDGET, [0, 0], self.slots)
+
+    def keygen(self):
+        self.cc.EvalMultKeyGen(self.kp.secretKey)
+        self.cc.EvalBootstrapKeyGen(self.kp.secretKey, self.slots)
+
+    def key_facts(self):
+        # Key sizes are not exposed (serialising gigabytes only to count them is not worth it).
+        return len(self.cc.GetExistingEvalAutomorphismKeyIndices(self.kp.secretKey.GetKeyTag())), None
+
+    def encrypt(self, values):
+        pt = self.cc.MakeCKKSPackedPlaintext(values, 1, self.input_level, None, self.slots)
+        return self.cc.Encrypt(self.kp.publicKey, pt)
+
+    def bootstrap(self, ct):
+        return self.cc.EvalBootstrap(ct)
+
+    def decrypt(self, ct):
+        pt = self.cc.Decrypt(self.kp.secretKey, ct)
+        pt.SetLength(self.slots)
+        return pt.GetCKKSPackedValueArray()
+
+    def levels_left(self, ct):
+        # OpenFHE's examples: depth - level, less the rescale FLEXIBLEAUTO still owes (noise degree 2).
+        return self.depth - ct.GetLevel() - (ct.GetNoiseScaleDeg() - 1)
+
+
 def special_primes_estimate(cfg):
     # OpenFHE (HYBRID): digits of ceil(limbs / dnum) primes; P is made of 60-bit primes
     # covering the largest digit: ceil(bits of the largest digit / 60).
@@ -143,6 +242,9 @@ def main():
     res.note("scaling technique FIXEDMANUAL (explicit Rescale)")
     common.run_keygen(res, impl, args.reps)
     common.run_ops(res, impl, args.reps, impl.slots)
+    if args.bootstrap:
+        impl.clear_keys()
+        res.attempt("bootstrap", lambda: common.run_bootstrap(res, OpenFHEBoot(cfg), args.bootstrap_reps))
     res.write()
 
 
