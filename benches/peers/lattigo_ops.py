@@ -222,6 +222,9 @@ def main():
     # run_ops recorded add / mul_relin_rescale as unavailable (no direct API); graph estimates replace them
     res.doc["unavailable"].pop("mul_relin_rescale", None)
     graph_ops(res, impl, args.reps)
+    if args.bootstrap:
+        res.unavailable("bootstrap", "not run: a bootstrap node of orion-v2 holds three copies of Lattigo's "
+                        "7.6 GiB N = 2^16 key set (shared PEERS.md), beyond a 24 GiB machine")
     res.write()
 
 

@@ -3,9 +3,12 @@
 # TenSEAL, Lattigo via orion-v2, DESILO) from their PyPI wheels. See README.md.
 #
 #   benches/peers/run.sh [--config n14|n16] [--threads 1|all|N] [--reps K] [--only lib,lib]
+#                        [--bootstrap] [--bootstrap-reps K]
 #
 # Environment equivalents (flags win): PEERS_CONFIG, PEERS_THREADS, PEERS_REPS,
-# PEERS_ONLY; interpreters: PEERS_PYTHON310 (for OpenFHE), PEERS_PYTHON311.
+# PEERS_ONLY, PEERS_BOOTSTRAP=1, PEERS_BOOTSTRAP_REPS; interpreters: PEERS_PYTHON310
+# (for OpenFHE), PEERS_PYTHON311. --bootstrap (n16 only) also times full-slot
+# bootstrapping in OpenFHE and DESILO (up to about 17 GiB of memory, minutes per library).
 # Virtual environments live in target/peers/venv-py310 and target/peers/venv-py311
 # (created once, reused); results in target/peers/results/<library>-<config>.json,
 # logs in target/peers/logs/. Exit status 0 when every library ran, 2 when some
@@ -16,8 +19,10 @@ CONFIG="${PEERS_CONFIG:-n16}"
 THREADS="${PEERS_THREADS:-1}"
 REPS="${PEERS_REPS:-5}"
 ONLY="${PEERS_ONLY:-openfhe,seal,lattigo,desilo}"
+BOOTSTRAP="${PEERS_BOOTSTRAP:-0}"
+BOOTSTRAP_REPS="${PEERS_BOOTSTRAP_REPS:-3}"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) CONFIG="${2:-}"; shift 2 ;;
@@ -28,6 +33,9 @@ while [ $# -gt 0 ]; do
     --reps=*) REPS="${1#*=}"; shift ;;
     --only) ONLY="${2:-}"; shift 2 ;;
     --only=*) ONLY="${1#*=}"; shift ;;
+    --bootstrap) BOOTSTRAP=1; shift ;;
+    --bootstrap-reps) BOOTSTRAP_REPS="${2:-}"; shift 2 ;;
+    --bootstrap-reps=*) BOOTSTRAP_REPS="${1#*=}"; shift ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage ;;
   esac
@@ -39,6 +47,14 @@ case "$THREADS" in
   *) NTHREADS="$THREADS" ;;
 esac
 case "$REPS" in ''|*[!0-9]*|0) echo "run.sh: --reps must be a positive integer, got '$REPS'" >&2; exit 1 ;; esac
+case "$BOOTSTRAP" in
+  0|'') BOOT_ARGS=() ;;
+  1)
+    [ "$CONFIG" = n16 ] || { echo "run.sh: --bootstrap needs --config n16" >&2; exit 1; }
+    case "$BOOTSTRAP_REPS" in ''|*[!0-9]*|0) echo "run.sh: --bootstrap-reps must be a positive integer, got '$BOOTSTRAP_REPS'" >&2; exit 1 ;; esac
+    BOOT_ARGS=(--bootstrap --bootstrap-reps "$BOOTSTRAP_REPS") ;;
+  *) echo "run.sh: PEERS_BOOTSTRAP must be 0 or 1, got '$BOOTSTRAP'" >&2; exit 1 ;;
+esac
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -123,7 +139,7 @@ EOF
 
 IFS=',' read -r -a LIBS <<< "$ONLY"
 declare -a SKIPPED=() FAILED=() DONE=()
-echo "== peers: config $CONFIG, threads $NTHREADS, reps $REPS, libraries ${LIBS[*]}"
+echo "== peers: config $CONFIG, threads $NTHREADS, reps $REPS, libraries ${LIBS[*]}${BOOT_ARGS[*]:+, bootstrapping ($BOOTSTRAP_REPS reps)}"
 for lib in "${LIBS[@]}"; do
   if [ -z "${SCRIPT_OF[$lib]:-}" ]; then
     echo "!! unknown library '$lib' (known: openfhe, seal, lattigo, desilo): skipped"; SKIPPED+=("$lib (unknown)"); continue
@@ -142,7 +158,7 @@ for lib in "${LIBS[@]}"; do
   log="$LOGS/$lib-$CONFIG.log"
   echo "== $lib: running ${SCRIPT_OF[$lib]} (log: ${log#"$ROOT"/})"
   start=$(date +%s)
-  "$py" "$HERE/${SCRIPT_OF[$lib]}" --config "$CONFIG" --threads "$NTHREADS" --reps "$REPS" --out "$RESULTS" 2>&1 | tee "$log"
+  "$py" "$HERE/${SCRIPT_OF[$lib]}" --config "$CONFIG" --threads "$NTHREADS" --reps "$REPS" "${BOOT_ARGS[@]}" --out "$RESULTS" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
     echo "!! $lib failed (exit $rc) after $(( $(date +%s) - start )) s; see $log"; FAILED+=("$lib"); continue

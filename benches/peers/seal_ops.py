@@ -151,6 +151,8 @@ def main():
         res.note(f"--threads {args.threads} requested: SEAL's evaluator is single-threaded, ran on 1")
     common.run_keygen(res, impl, args.reps)
     common.run_ops(res, impl, args.reps, impl.slots)
+    if args.bootstrap:
+        res.unavailable("bootstrap", "Microsoft SEAL has no CKKS bootstrapping")
     res.write()
 
 
