@@ -7,8 +7,9 @@ Reads every *.json in RESULTS_DIR (default: target/peers/results of the
 repository) in the schema of README.md, groups them by "config", and prints
 per configuration: the parameters each library ran at, a table of median
 milliseconds (one row per op, one column per library) with the ratio
-native / fastest peer when a `native` result exists, and a table of measured
-precision. Standard library only.
+native / fastest peer when a `native` result exists, a table of measured
+precision and, when any result has a `bootstrap` object (run.sh --bootstrap,
+blindtuner bench ops --bootstrap), a bootstrapping table. Standard library only.
 """
 
 import argparse
@@ -22,7 +23,7 @@ import sys
 OPS = [
     "encode_encrypt", "decrypt_decode", "add", "mul_plain", "mul_relin", "rescale",
     "mul_relin_rescale", "rotate_1", "rotate_5", "hoisted_rotate_8",
-    "keygen_sk_pk", "keygen_relin", "keygen_rot", "keygen_total",
+    "keygen_sk_pk", "keygen_relin", "keygen_rot", "keygen_total", "bootstrap",
 ]
 PEER_ORDER = ["openfhe", "seal", "lattigo", "desilo"]
 NATIVE = "native"
@@ -77,6 +78,43 @@ def parse_date(s):
         return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
     except (TypeError, ValueError):
         return None
+
+
+def bootstrap_table(libs, by_lib):
+    """Lines of the bootstrapping table (from each result's `bootstrap` object), or none."""
+    boots = {lib: by_lib[lib]["bootstrap"] for lib in libs if by_lib[lib].get("bootstrap")}
+    if not boots:
+        return []
+    native = boots.get(NATIVE)
+    header = ["library", "median (s)", "min (s)", "reps", "mean bits", "worst slot bits", "levels left", "slots",
+              "key generation (s)", "Galois keys", "keys (GB)", "peak RSS (GB)", "native / library"]
+    lines = ["", "Bootstrapping, full slots, values uniform in [-1, 1] (each JSON's `bootstrap` object); precision: "
+             "-log2 of the mean and of the largest absolute error over the slots (the mean averaged over the runs, "
+             "the worst slot of any run):", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def num(x, scale, digits):
+        return "?" if x is None else f"{x / scale:.{digits}f}"
+
+    for lib, b in boots.items():
+        kind = {True: " complex", False: " real"}.get(b.get("complex_slots"), "")
+        ratio = "-" if native is None or lib == NATIVE else f"{native['median_ms'] / b['median_ms']:.2f}"
+        cells = [lib, num(b.get("median_ms"), 1e3, 2), num(b.get("min_ms"), 1e3, 2), val(b.get("reps")),
+                 num(b.get("precision_mean_bits"), 1, 1), num(b.get("precision_worst_slot_bits"), 1, 1),
+                 val(b.get("levels_left")), val(b.get("slots")) + kind, num(b.get("keygen_ms"), 1e3, 1),
+                 val(b.get("galois_keys")), num(b.get("key_bytes"), 1e9, 2), num(b.get("peak_rss_bytes"), 1e9, 1),
+                 ratio]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if native is not None:
+        lines.append("Ratio < 1: native bootstraps faster than that library.")
+    for lib, b in boots.items():
+        lines.append(f"- {lib}: {val(b.get('parameters'))}")
+    for lib in libs:
+        reason = by_lib[lib].get("unavailable", {}).get("bootstrap")
+        if reason:
+            lines.append(f"- {lib}: not measured: {reason}")
+    return lines
 
 
 def table(config, docs):
@@ -169,6 +207,8 @@ def table(config, docs):
                 pb = e.get("precision_bits")
                 row.append("-" if pb is None else f"{pb:.1f}")
             lines.append("| " + " | ".join(row) + " |")
+
+    lines += bootstrap_table(libs, by_lib)
 
     # op notes
     notes = []
