@@ -298,6 +298,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     let mut record = |name: &'static str, (median, min): (f64, f64), precision: Option<f64>, note: Option<&str>| {
         bar.set_message(name);
         bar.inc(1);
+        let reps = if name == "bootstrap" { args.bootstrap_reps } else { reps };
         ops.insert(
             name,
             OpResult {
