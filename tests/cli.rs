@@ -393,8 +393,89 @@ fn bench_ops_writes_the_peer_schema_with_precision() {
 
 #[test]
 fn bench_ops_refuses_backends_it_does_not_have() {
+    let o = blindtuner(&["bench", "ops", "--backend", "nope", "--quiet"]);
+    assert_one_line_error(&o, &["nope", "native", "plain", "seal"]);
+}
+
+#[cfg(not(feature = "seal"))]
+#[test]
+fn bench_ops_on_seal_says_how_to_build_it() {
     let o = blindtuner(&["bench", "ops", "--backend", "seal", "--quiet"]);
-    assert_one_line_error(&o, &["seal", "native"]);
+    assert_one_line_error(&o, &["seal", "--features seal"]);
+}
+
+/// The ops every backend timed through the trait reports, with a precision.
+const TRAIT_OPS: [&str; 9] = [
+    "encode_encrypt",
+    "decrypt_decode",
+    "add",
+    "mul_plain_rescale",
+    "mul_relin_rescale",
+    "rotate_1",
+    "rotate_5",
+    "hoisted_rotate_8",
+    "keygen_total",
+];
+
+/// Checks a report of `bench ops` through the backend trait; returns its precision per op.
+fn check_trait_report(r: &Value, library: &str) -> Vec<(String, f64)> {
+    assert_eq!(r["library"], library);
+    assert_eq!(r["config"], "n14");
+    assert!(r.get("key_switching").is_none(), "{r}");
+    for op in [
+        "mul_relin",
+        "rescale",
+        "mul_plain",
+        "keygen_sk_pk",
+        "keygen_relin",
+        "keygen_rot",
+    ] {
+        assert!(
+            r["unavailable"][op].as_str().is_some(),
+            "{op} is neither timed nor explained"
+        );
+    }
+    TRAIT_OPS
+        .iter()
+        .filter_map(|op| {
+            let o = &r["ops"][op];
+            assert!(o["median_ms"].as_f64().unwrap() >= 0.0, "{op}: {o}");
+            assert!(
+                o["min_ms"].as_f64().unwrap() <= o["median_ms"].as_f64().unwrap(),
+                "{op}"
+            );
+            o["precision_bits"].as_f64().map(|p| (op.to_string(), p))
+        })
+        .collect()
+}
+
+#[test]
+fn bench_ops_on_plain_goes_through_the_trait() {
+    let r = run_json(&["bench", "ops", "--backend", "plain", "--config", "n14", "--reps", "1"]);
+    let bits = check_trait_report(&r, "blindtuner-plain");
+    assert_eq!(bits.len(), TRAIT_OPS.len() - 1);
+    assert!(bits.iter().all(|(_, b)| *b == 60.0), "{bits:?}");
+    assert_eq!(r["params"]["slots"], 8192);
+    assert!(r["params"]["log_n"].is_null());
+    // Plain "bootstraps" (restores levels), so it is timed.
+    assert_eq!(r["ops"]["bootstrap"]["precision_bits"], 60.0);
+}
+
+#[cfg(feature = "seal")]
+#[test]
+fn bench_ops_on_seal_goes_through_the_trait() {
+    let r = run_json(&["bench", "ops", "--backend", "seal", "--config", "n14", "--reps", "1"]);
+    let bits = check_trait_report(&r, "blindtuner-seal");
+    assert_eq!(r["params"]["log_n"], 14);
+    assert_eq!(r["params"]["limbs"], 6);
+    assert_eq!(r["params"]["special_primes"], 1);
+    assert!(r["unavailable"]["bootstrap"].as_str().unwrap().contains("bootstrap"));
+    // Scale 2^40 at N = 2^14. With q_0 and the special prime both of 60 bits (the peers' shape),
+    // SEAL's key switching leaves rotations about 18 to 21 bits; everything else keeps 25 or more.
+    for (op, b) in &bits {
+        let floor = if op.contains("rotate") { 16.0 } else { 23.0 };
+        assert!(*b > floor, "{op}: {b} bits");
+    }
 }
 
 #[test]

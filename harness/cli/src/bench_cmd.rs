@@ -1,5 +1,7 @@
 //! `blindtuner bench ops`: times the CKKS primitives of a backend in the JSON schema of the peer
 //! benchmarks (`benches/peers/README.md`), so `benches/peers/compare.py` puts them side by side.
+//! `native` is timed at the engine level (every primitive on its own); the other backends through
+//! the backend trait ([`crate::bench_trait`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+use crate::bench_trait;
 use crate::output::{print_stdout, write_json};
 
 #[derive(Args)]
@@ -33,7 +36,8 @@ enum BenchCommand {
 
 #[derive(Args)]
 struct OpsArgs {
-    /// The engine to time (only `native` is compiled in today).
+    /// The engine to time: `native` (engine-level), `plain` or `seal` (through the backend trait;
+    /// `seal` needs a binary built with `--features seal`).
     #[arg(long, default_value = "native")]
     backend: String,
     /// Parameter shape, as in the peer benchmarks: `n14` (6 limbs) or `n16` (13 limbs).
@@ -62,13 +66,13 @@ struct OpsArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Config {
+pub enum Config {
     N14,
     N16,
 }
 
 impl Config {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Config::N14 => "n14",
             Config::N16 => "n16",
@@ -78,48 +82,52 @@ impl Config {
 
 /// One operation's timing, as in the peers' schema.
 #[derive(Serialize)]
-struct OpResult {
-    median_ms: f64,
-    min_ms: f64,
-    reps: u32,
-    precision_bits: Option<f64>,
-    note: Option<String>,
+pub struct OpResult {
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub reps: u32,
+    pub precision_bits: Option<f64>,
+    pub note: Option<String>,
+}
+
+/// The parameters, as the peers' schema has them; `None` (null) where a backend has no such
+/// thing (the plain backend has no ring).
+#[derive(Serialize)]
+pub struct OpsParams {
+    pub log_n: Option<u32>,
+    pub limbs: Option<usize>,
+    pub log_q: Vec<u32>,
+    pub special_primes: Option<usize>,
+    pub dnum: Option<usize>,
+    pub scale_bits: Option<u32>,
+    pub slots: usize,
+    pub security: String,
 }
 
 #[derive(Serialize)]
-struct OpsParams {
-    log_n: u32,
-    limbs: usize,
-    log_q: Vec<u32>,
-    special_primes: usize,
-    dnum: usize,
-    scale_bits: u32,
-    slots: usize,
-    security: String,
-}
-
-#[derive(Serialize)]
-struct OpsReport {
-    library: &'static str,
-    version: String,
-    config: &'static str,
-    params: OpsParams,
-    threads: u32,
-    reps: u32,
-    machine: Machine,
-    date: String,
-    ops: BTreeMap<&'static str, OpResult>,
-    unavailable: BTreeMap<String, String>,
-    notes: Vec<String>,
-    key_switching: KeySwitchBound,
+pub struct OpsReport {
+    pub library: &'static str,
+    pub version: String,
+    pub config: &'static str,
+    pub params: OpsParams,
+    pub threads: u32,
+    pub reps: u32,
+    pub machine: Machine,
+    pub date: String,
+    pub ops: BTreeMap<&'static str, OpResult>,
+    pub unavailable: BTreeMap<String, String>,
+    pub notes: Vec<String>,
+    /// The native engine's key-switching model; absent for the backends timed through the trait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_switching: Option<KeySwitchBound>,
     /// With `--bootstrap`: the details behind the `bootstrap` op.
-    bootstrap: Option<BootstrapReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapReport>,
 }
-
 /// Full-slot bootstrapping of uniform values in `[-1, 1] + i [-1, 1]`, each repetition on
 /// fresh values and a fresh encryption at level 0.
 #[derive(Serialize)]
-struct BootstrapReport {
+pub struct BootstrapReport {
     parameters: String,
     slots: usize,
     levels_left: usize,
@@ -143,7 +151,7 @@ struct BootstrapReport {
 /// per-limb NTT time, plus its multiply-accumulates (basis conversions and inner products with
 /// the key) at the measured rate of a fused multiply-add over a ciphertext's limbs.
 #[derive(Serialize)]
-struct KeySwitchBound {
+pub struct KeySwitchBound {
     ntts: usize,
     multiply_accumulates: usize,
     ntt_ms_per_limb: f64,
@@ -192,7 +200,7 @@ fn ring_rates(params: &Parameters, reps: u32) -> Result<(f64, f64)> {
     Ok((ntt, mac * 1e6 / (limbs * params.n()) as f64))
 }
 /// Rotation steps of `hoisted_rotate_8`; `rotate_1` and `rotate_5` use their keys.
-const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+pub const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
@@ -201,20 +209,21 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn ops(args: OpsArgs) -> Result<()> {
-    if args.backend != "native" {
-        bail!(
-            "backend `{}` is not available for `bench ops`: this build has `native` only",
-            args.backend
-        );
+    if args.bootstrap && !(args.backend == "native" && matches!(args.config, Config::N16)) {
+        bail!("--bootstrap needs a bootstrappable set: only `--backend native --config n16` has one");
     }
-    if args.bootstrap && !matches!(args.config, Config::N16) {
-        bail!("no bootstrappable set at N = 2^14; use --config n16 with --bootstrap");
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads as usize)
-        .build()
-        .context("starting the thread pool")?;
-    let report = pool.install(|| measure(&args))?;
+    let report = match args.backend.as_str() {
+        "native" => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(args.threads as usize)
+                .build()
+                .context("starting the thread pool")?;
+            pool.install(|| measure(&args))?
+        }
+        "plain" => bench_trait::plain(args.config, args.reps, args.threads, args.quiet)?,
+        "seal" => bench_trait::seal(args.config, args.reps, args.threads, args.quiet)?,
+        other => bail!("unknown backend `{other}` for `bench ops`: native, plain or seal"),
+    };
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
@@ -224,8 +233,9 @@ fn ops(args: OpsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` once untimed, then `reps` times; returns (median, min) in ms and the last output.
-fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
+/// Runs `f` once untimed, then `reps` (at least one) times; returns (median, min) in ms and the
+/// last output.
+pub fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
     let mut out = f()?;
     let mut ms = Vec::with_capacity(reps as usize);
     for _ in 0..reps {
@@ -269,6 +279,18 @@ impl Bench {
     }
 }
 
+/// The progress bar of `bench ops`, over `ops` operations (hidden when `quiet`).
+pub fn progress(quiet: bool, ops: u64) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(ops).with_style(
+        ProgressStyle::with_template("{spinner} bench ops {msg:18} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("static template")
+            .progress_chars("=> "),
+    )
+}
+
 fn all_keys(kg: &mut KeyGenerator, sk: &SecretKey, params: &Parameters) -> Result<EvaluationKeys> {
     let mut keys = EvaluationKeys::default();
     keys.relinearization = Some(kg.relinearization_key(sk)?);
@@ -285,15 +307,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     };
     let params = Parameters::new(&literal)?;
     let (slots, top, reps) = (params.max_slots(), params.max_level(), args.reps);
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(14).with_style(
-            ProgressStyle::with_template("{spinner} bench ops {msg:18} [{bar:30}] {pos}/{len} {elapsed}")
-                .expect("static template")
-                .progress_chars("=> "),
-        )
-    };
+    let bar = progress(args.quiet, 14);
     let mut ops = BTreeMap::new();
     let mut record = |name: &'static str, (median, min): (f64, f64), precision: Option<f64>, note: Option<&str>| {
         bar.set_message(name);
@@ -454,12 +468,12 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         ),
         config: args.config.name(),
         params: OpsParams {
-            log_n: rlwe.log_n(),
-            limbs: rlwe.q().len(),
+            log_n: Some(rlwe.log_n()),
+            limbs: Some(rlwe.q().len()),
             log_q: rlwe.q().iter().map(|q| 64 - q.leading_zeros()).collect(),
-            special_primes: rlwe.p().len(),
-            dnum: rlwe.digits(),
-            scale_bits: params.log_default_scale(),
+            special_primes: Some(rlwe.p().len()),
+            dnum: Some(rlwe.digits()),
+            scale_bits: Some(params.log_default_scale()),
             slots,
             security: format!("{}, uniform ternary secret", params.security()),
         },
@@ -470,7 +484,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         ops,
         unavailable: BTreeMap::new(),
         bootstrap,
-        key_switching: {
+        key_switching: Some({
             let (ntts, macs) = key_switch_counts(rlwe.q().len(), rlwe.p().len(), rlwe.digit_size());
             let (ntt_ms, mac_ns) = ring_rates(&params, reps)?;
             let bound = ntts as f64 * ntt_ms + (macs * params.n()) as f64 * mac_ns * 1e-6;
@@ -485,7 +499,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
                 rotate_1_ms: rotate,
                 ratio: rotate / bound,
             }
-        },
+        }),
         notes: vec![
             format!("parameters: {params}"),
             format!(
@@ -569,9 +583,32 @@ fn summary(r: &OpsReport) -> String {
             op.precision_bits.map_or("-".into(), |p| format!("{p:.1}")),
         ]);
     }
-    let ks = &r.key_switching;
-    let bootstrap = r.bootstrap.as_ref().map_or(String::new(), |b| {
-        format!(
+    let title = if r.library == "native" {
+        "native CKKS"
+    } else {
+        r.library
+    };
+    let mut out = format!(
+        "{title}, config {} ({} threads, {} reps)\n{}\n",
+        r.config,
+        r.threads,
+        r.reps,
+        b.build().with(tabled::settings::Style::sharp()),
+    );
+    if let Some(ks) = &r.key_switching {
+        out += &format!(
+            "key switching: rotate_1 {:.2} ms (measured) against a modelled lower bound of {:.2} ms ({} NTTs at {:.3} ms, {:.1} M multiply-adds at {:.2} ns): ratio {:.2}\n",
+            ks.rotate_1_ms,
+            ks.modelled_lower_bound_ms,
+            ks.ntts,
+            ks.ntt_ms_per_limb,
+            ks.multiply_accumulates as f64 / 1e6,
+            ks.multiply_accumulate_ns,
+            ks.ratio
+        );
+    }
+    if let Some(b) = &r.bootstrap {
+        out += &format!(
             "bootstrap ({}): {:.2} s median, {:.1} bits mean, {:.1} worst slot, {} levels left; keys {:.1} s, {} Galois keys, {:.1} GB\n",
             b.parameters,
             b.median_ms / 1e3,
@@ -581,20 +618,10 @@ fn summary(r: &OpsReport) -> String {
             b.keygen_ms / 1e3,
             b.galois_keys,
             b.key_bytes as f64 / 1e9
-        )
-    });
-    format!(
-        "native CKKS, config {} ({} threads, {} reps)\n{}\nkey switching: rotate_1 {:.2} ms (measured) against a modelled lower bound of {:.2} ms ({} NTTs at {:.3} ms, {:.1} M multiply-adds at {:.2} ns): ratio {:.2}\n{bootstrap}",
-        r.config,
-        r.threads,
-        r.reps,
-        b.build().with(tabled::settings::Style::sharp()),
-        ks.rotate_1_ms,
-        ks.modelled_lower_bound_ms,
-        ks.ntts,
-        ks.ntt_ms_per_limb,
-        ks.multiply_accumulates as f64 / 1e6,
-        ks.multiply_accumulate_ns,
-        ks.ratio
-    )
+        );
+    }
+    for (op, why) in &r.unavailable {
+        out += &format!("{op}: unavailable, {why}\n");
+    }
+    out
 }

@@ -3,6 +3,7 @@
 //! is one line on stderr and a non-zero exit.
 
 mod bench_cmd;
+mod bench_trait;
 mod datasets_cmd;
 mod output;
 mod train_cmd;
@@ -27,7 +28,7 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// List the data sets this build can load, where they come from and whether they are found.
     Datasets(datasets_cmd::DatasetsArgs),
-    /// Benchmark the CKKS engine's primitives (`bench ops`), in the peer benchmarks' JSON schema.
+    /// Benchmark a backend's CKKS primitives (`bench ops`), in the peer benchmarks' JSON schema.
     Bench(bench_cmd::BenchArgs),
 }
 
