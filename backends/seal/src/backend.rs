@@ -9,7 +9,7 @@ use blindtuner_rlwe::{Reader, Writer};
 
 use crate::ffi::{self, Decryptor, Encoder, Encryptor, Evaluator, KSwitchKeys, KeyGenerator};
 use crate::params::{PARAMETER_SETS, SealLiteral, SealParams};
-use crate::wire::{self, Kind, format};
+use crate::wire::{self, Kind, wire_error};
 
 /// SEAL CKKS at one parameter set.
 #[derive(Debug, Clone)]
@@ -159,24 +159,24 @@ impl SealBackend {
         let p = &self.params;
         let (n, slots, parts) = (2 * p.slots(), p.slots(), p.max_level() + 1);
         let mut r = Reader::new(body);
-        let count = r.u32().map_err(format)? as usize;
+        let count = r.u32().map_err(wire_error)? as usize;
         if count >= slots {
             return Err(BackendError::Format(format!("{count} rotation keys for {slots} slots")));
         }
         let mut steps = BTreeSet::new();
         for _ in 0..count {
-            let k = r.u32().map_err(format)? as usize;
+            let k = r.u32().map_err(wire_error)? as usize;
             if k == 0 || k >= slots || steps.last().is_some_and(|&last| k <= last) {
                 return Err(BackendError::Format(format!("rotation step {k} out of order or range")));
             }
             steps.insert(k);
         }
         let mut blob = || -> Result<&[u8], BackendError> {
-            let len = usize::try_from(r.u64().map_err(format)?).unwrap_or(usize::MAX);
-            r.take(len).map_err(format)
+            let len = usize::try_from(r.u64().map_err(wire_error)?).unwrap_or(usize::MAX);
+            r.take(len).map_err(wire_error)
         };
         let (relin_blob, galois_blob) = (blob()?, blob()?);
-        r.finish().map_err(format)?;
+        r.finish().map_err(wire_error)?;
 
         if wire::kswitch_entries(relin_blob, 1, parts, "relinearisation keys")? != [0] {
             return Err(BackendError::Format("relinearisation keys without the key".into()));

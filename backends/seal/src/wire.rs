@@ -45,7 +45,8 @@ impl Kind {
     }
 }
 
-pub fn format(e: WireError) -> BackendError {
+/// A malformed field read by [`Reader`] is corrupt data.
+pub fn wire_error(e: WireError) -> BackendError {
     BackendError::Format(e.to_string())
 }
 
@@ -75,10 +76,10 @@ pub fn unframe<'a>(params: &SealParams, kind: Kind, bytes: &'a [u8]) -> Result<&
     }
     let mut r = Reader::new(&bytes[4..HEADER_LEN]);
     let (version, tag, fingerprint, body_len) = (
-        r.u16().map_err(format)?,
-        r.u16().map_err(format)?,
-        r.u64().map_err(format)?,
-        r.u64().map_err(format)?,
+        r.u16().map_err(wire_error)?,
+        r.u16().map_err(wire_error)?,
+        r.u64().map_err(wire_error)?,
+        r.u64().map_err(wire_error)?,
     );
     if version != VERSION {
         return bad(format!("format version {version}, this build reads {VERSION}"));
@@ -144,14 +145,14 @@ pub fn kswitch_entries(blob: &[u8], max_entries: usize, parts: usize, what: &str
     check_seal_blob(blob, what)?;
     let bad = |why: String| BackendError::Format(format!("{what}: {why}"));
     let mut r = Reader::new(&blob[SEAL_HEADER_LEN..]);
-    r.take(32).map_err(format)?;
-    let entries = r.u64().map_err(format)?;
+    r.take(32).map_err(wire_error)?;
+    let entries = r.u64().map_err(wire_error)?;
     if entries > max_entries as u64 {
         return Err(bad(format!("{entries} key entries, at most {max_entries}")));
     }
     let mut present = Vec::new();
     for index in 0..entries as usize {
-        let count = r.u64().map_err(format)?;
+        let count = r.u64().map_err(wire_error)?;
         if count != 0 && count != parts as u64 {
             return Err(bad(format!("an entry of {count} keys, {parts} expected")));
         }
@@ -160,12 +161,12 @@ pub fn kswitch_entries(blob: &[u8], max_entries: usize, parts: usize, what: &str
         }
         for _ in 0..count {
             let mut peek = r.clone();
-            let header = peek.take(SEAL_HEADER_LEN).map_err(format)?;
+            let header = peek.take(SEAL_HEADER_LEN).map_err(wire_error)?;
             let size = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
             let size = usize::try_from(size).map_err(|_| bad("a key of impossible length".into()))?;
-            check_seal_blob(r.take(size).map_err(format)?, what)?;
+            check_seal_blob(r.take(size).map_err(wire_error)?, what)?;
         }
     }
-    r.finish().map_err(format)?;
+    r.finish().map_err(wire_error)?;
     Ok(present)
 }
