@@ -280,7 +280,7 @@ impl Bench {
 }
 
 /// The progress bar of `bench ops`, over `ops` operations (hidden when `quiet`).
-pub fn progress(quiet: bool, ops: u64) -> ProgressBar {
+fn progress(quiet: bool, ops: u64) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
@@ -289,6 +289,58 @@ pub fn progress(quiet: bool, ops: u64) -> ProgressBar {
             .expect("static template")
             .progress_chars("=> "),
     )
+}
+
+/// The timed operations of one report, shown on a progress bar as they come.
+pub struct Recorder {
+    bar: ProgressBar,
+    reps: u32,
+    ops: BTreeMap<&'static str, OpResult>,
+}
+
+impl Recorder {
+    /// A recorder of `ops` operations timed over `reps` repetitions each.
+    pub fn new(quiet: bool, ops: u64, reps: u32) -> Recorder {
+        Recorder {
+            bar: progress(quiet, ops),
+            reps,
+            ops: BTreeMap::new(),
+        }
+    }
+
+    /// Records `name`'s (median, min) milliseconds over the usual repetitions.
+    pub fn record(&mut self, name: &'static str, times: (f64, f64), precision: Option<f64>, note: Option<&str>) {
+        self.record_reps(name, times, self.reps, precision, note);
+    }
+
+    /// [`Self::record`] for an operation timed over `reps` repetitions.
+    pub fn record_reps(
+        &mut self,
+        name: &'static str,
+        (median, min): (f64, f64),
+        reps: u32,
+        precision: Option<f64>,
+        note: Option<&str>,
+    ) {
+        self.bar.set_message(name);
+        self.bar.inc(1);
+        self.ops.insert(
+            name,
+            OpResult {
+                median_ms: median,
+                min_ms: min,
+                reps,
+                precision_bits: precision,
+                note: note.map(str::to_string),
+            },
+        );
+    }
+
+    /// The operations, once the bar is cleared.
+    pub fn finish(self) -> BTreeMap<&'static str, OpResult> {
+        self.bar.finish_and_clear();
+        self.ops
+    }
 }
 
 fn all_keys(kg: &mut KeyGenerator, sk: &SecretKey, params: &Parameters) -> Result<EvaluationKeys> {
@@ -307,23 +359,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     };
     let params = Parameters::new(&literal)?;
     let (slots, top, reps) = (params.max_slots(), params.max_level(), args.reps);
-    let bar = progress(args.quiet, 14);
-    let mut ops = BTreeMap::new();
-    let mut record = |name: &'static str, (median, min): (f64, f64), precision: Option<f64>, note: Option<&str>| {
-        bar.set_message(name);
-        bar.inc(1);
-        let reps = if name == "bootstrap" { args.bootstrap_reps } else { reps };
-        ops.insert(
-            name,
-            OpResult {
-                median_ms: median,
-                min_ms: min,
-                reps,
-                precision_bits: precision,
-                note: note.map(str::to_string),
-            },
-        );
-    };
+    let mut rec = Recorder::new(args.quiet, 14, reps);
 
     // Key generation, from the operating system's randomness as in use.
     let mut kg = KeyGenerator::new(params.rlwe())?;
@@ -332,18 +368,18 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         let pk = kg.public_key(&sk)?;
         Ok((sk, pk))
     })?;
-    record("keygen_sk_pk", (med, min), None, None);
+    rec.record("keygen_sk_pk", (med, min), None, None);
     let (med, min, _) = time(reps, || Ok(kg.relinearization_key(&sk)?))?;
-    record("keygen_relin", (med, min), None, None);
+    rec.record("keygen_relin", (med, min), None, None);
     let g1 = params.rotation_galois_element(1, slots);
     let (med, min, _) = time(reps, || Ok(kg.galois_key(&sk, g1)?))?;
-    record("keygen_rot", (med, min), None, None);
+    rec.record("keygen_rot", (med, min), None, None);
     let start = Instant::now();
     let total_sk = kg.secret_key();
     kg.public_key(&total_sk)?;
     all_keys(&mut kg, &total_sk, &params)?;
     let total = start.elapsed().as_secs_f64() * 1e3;
-    record(
+    rec.record(
         "keygen_total",
         (total, total),
         None,
@@ -373,7 +409,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         Ok(())
     })?;
     let p = b.precision(&a, &x)?;
-    record("encode_encrypt", (med, min), Some(p), None);
+    rec.record("encode_encrypt", (med, min), Some(p), None);
     let mut ct_b = Ciphertext::new(&params, top, slots);
     b.encoder.encode_real(&y, scale, &mut pt, &mut b.encoder_scratch)?;
     encryptor.encrypt(&pt, &mut ct_b)?;
@@ -386,7 +422,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         Ok(())
     })?;
     let re: Vec<f64> = decoded.iter().map(|z| z.re).collect();
-    record(
+    rec.record(
         "decrypt_decode",
         (med, min),
         Some(Precision::of_real(&x, &re).min_bits),
@@ -397,7 +433,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     let (med, min, ()) = time(reps, || Ok(b.eval.add(&a, &ct_b, &mut out, &mut b.scratch)?))?;
     let sum: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p + q).collect();
     let p = b.precision(&out, &sum)?;
-    record("add", (med, min), Some(p), None);
+    rec.record("add", (med, min), Some(p), None);
 
     let factor = b.eval.factor_scale(&a)?;
     let mut y_pt = Plaintext::new(&params, top, factor, slots);
@@ -405,28 +441,28 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     let (med, min, ()) = time(reps, || Ok(b.eval.mul_plain(&a, &y_pt, &mut out)?))?;
     let prod: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p * q).collect();
     let p = b.precision(&out, &prod)?;
-    record("mul_plain", (med, min), Some(p), Some("not rescaled"));
+    rec.record("mul_plain", (med, min), Some(p), Some("not rescaled"));
 
     let mut product = Ciphertext::new(&params, top, slots);
     let (med, min, ()) = time(reps, || {
         Ok(b.eval.mul_relin(&a, &ct_b, &mut product, &mut b.scratch)?)
     })?;
-    record("mul_relin", (med, min), None, None);
+    rec.record("mul_relin", (med, min), None, None);
     let (med, min, ()) = time(reps, || Ok(b.eval.rescale(&product, &mut out, &mut b.scratch)?))?;
     let p = b.precision(&out, &prod)?;
-    record("rescale", (med, min), Some(p), None);
+    rec.record("rescale", (med, min), Some(p), None);
     let (med, min, ()) = time(reps, || {
         b.eval.mul_relin(&a, &ct_b, &mut out, &mut b.scratch)?;
         Ok(b.eval.rescale_assign(&mut out, &mut b.scratch)?)
     })?;
     let p = b.precision(&out, &prod)?;
-    record("mul_relin_rescale", (med, min), Some(p), None);
+    rec.record("mul_relin_rescale", (med, min), Some(p), None);
 
     let rolled = |k: usize| -> Vec<f64> { (0..slots).map(|i| x[(i + k) % slots]).collect() };
     for (name, k) in [("rotate_1", 1usize), ("rotate_5", 5)] {
         let (med, min, ()) = time(reps, || Ok(b.eval.rotate(&a, k as i64, &mut out, &mut b.scratch)?))?;
         let p = b.precision(&out, &rolled(k))?;
-        record(name, (med, min), Some(p), None);
+        rec.record(name, (med, min), Some(p), None);
     }
     let mut outs: Vec<Ciphertext> = STEPS.iter().map(|_| Ciphertext::new(&params, top, slots)).collect();
     let (med, min, ()) = time(reps, || {
@@ -436,18 +472,19 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     for (k, ct) in STEPS.iter().zip(&outs) {
         worst = worst.min(b.precision(ct, &rolled(*k as usize))?);
     }
-    record(
+    rec.record(
         "hoisted_rotate_8",
         (med, min),
         Some(worst),
         Some("one decomposition shared by the 8 rotations"),
     );
     let bootstrap = if args.bootstrap {
-        bar.set_message("bootstrap");
+        rec.bar.set_message("bootstrap");
         let report = measure_bootstrap(args.bootstrap_reps)?;
-        record(
+        rec.record_reps(
             "bootstrap",
             (report.median_ms, report.min_ms),
+            args.bootstrap_reps,
             Some(report.precision_worst_slot_bits),
             Some("boot-n16, full slots; precision of the worst slot (the mean is in `bootstrap`)"),
         );
@@ -455,7 +492,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     } else {
         None
     };
-    bar.finish_and_clear();
+    let ops = rec.finish();
     let ops_rotate_1 = ops["rotate_1"].median_ms;
 
     let rlwe = b.params.rlwe();

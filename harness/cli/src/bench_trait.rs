@@ -15,7 +15,7 @@ use blindtuner_ckks::Precision;
 use blindtuner_reports::{Machine, utc_now_rfc3339};
 use rand::{Rng, SeedableRng};
 
-use crate::bench_cmd::{Config, OpResult, OpsParams, OpsReport, STEPS, progress, time};
+use crate::bench_cmd::{Config, OpsParams, OpsReport, Recorder, STEPS, time};
 
 /// What a backend's report says besides its measurements.
 pub struct Described {
@@ -43,22 +43,7 @@ pub fn measure<B: Backend>(
 ) -> Result<OpsReport> {
     let caps = backend.capabilities();
     let slots = caps.slots;
-    let bar = progress(quiet, 11);
-    let mut ops = BTreeMap::new();
-    let mut record = |name: &'static str, (median, min): (f64, f64), precision: Option<f64>, note: Option<&str>| {
-        bar.set_message(name);
-        bar.inc(1);
-        ops.insert(
-            name,
-            OpResult {
-                median_ms: median,
-                min_ms: min,
-                reps,
-                precision_bits: precision,
-                note: note.map(str::to_string),
-            },
-        );
-    };
+    let mut rec = Recorder::new(quiet, 11, reps);
     let mut unavailable = BTreeMap::new();
     let mut refuse = |op: &str, why: &str| unavailable.insert(op.to_string(), why.to_string());
     for op in ["keygen_sk_pk", "keygen_relin", "keygen_rot"] {
@@ -75,7 +60,7 @@ pub fn measure<B: Backend>(
     let start = Instant::now();
     let (mut client, cloud) = backend.keygen(&STEPS)?;
     let keygen_ms = start.elapsed().as_secs_f64() * 1e3;
-    record(
+    rec.record(
         "keygen_total",
         (keygen_ms, keygen_ms),
         None,
@@ -88,16 +73,16 @@ pub fn measure<B: Backend>(
     let mut uniform = || -> Vec<f64> { (0..slots).map(|_| rng.random_range(-1.0..1.0)).collect() };
     let (x, y) = (uniform(), uniform());
     let (med, min, a) = time(reps, || Ok(client.encrypt(&x)?))?;
-    record("encode_encrypt", (med, min), Some(bits(&x, &client.decrypt(&a)?)), None);
+    rec.record("encode_encrypt", (med, min), Some(bits(&x, &client.decrypt(&a)?)), None);
     let b = client.encrypt(&y)?;
     let (med, min, decrypted) = time(reps, || Ok(client.decrypt(&a)?))?;
-    record("decrypt_decode", (med, min), Some(bits(&x, &decrypted)), None);
+    rec.record("decrypt_decode", (med, min), Some(bits(&x, &decrypted)), None);
 
     // Times `$op` (a cloud call) and records it with the precision of its result against `$want`.
     macro_rules! timed {
         ($name:expr, $op:expr, $want:expr, $note:expr) => {{
             let (med, min, ct) = time(reps, || Ok($op?))?;
-            record($name, (med, min), Some(bits($want, &client.decrypt(&ct)?)), $note);
+            rec.record($name, (med, min), Some(bits($want, &client.decrypt(&ct)?)), $note);
         }};
     }
     let sum: Vec<f64> = x.iter().zip(&y).map(|(p, q)| p + q).collect();
@@ -118,7 +103,7 @@ pub fn measure<B: Backend>(
     for (k, ct) in STEPS.iter().zip(&outs) {
         worst = worst.min(bits(&rolled(*k as usize), &client.decrypt(ct)?));
     }
-    record("hoisted_rotate_8", (med, min), Some(worst), Some(described.rotate_many));
+    rec.record("hoisted_rotate_8", (med, min), Some(worst), Some(described.rotate_many));
     match cloud.bootstrap(&a) {
         Ok(_) => timed!("bootstrap", cloud.bootstrap(&a), &x, None),
         Err(e @ BackendError::Unsupported { .. }) => {
@@ -126,7 +111,7 @@ pub fn measure<B: Backend>(
         }
         Err(e) => return Err(e).context("bootstrap"),
     }
-    bar.finish_and_clear();
+    let ops = rec.finish();
 
     let mut notes = described.notes;
     notes.push(format!("{} backend: {}", caps.backend, caps.parameters));
