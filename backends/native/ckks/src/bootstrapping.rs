@@ -105,6 +105,19 @@ pub struct BootstrapParametersLiteral {
     pub digits: Option<usize>,
 }
 
+/// The bound `K = (h + 1) / 2 + 1/2` on `|t| / q_0` after ModRaise (see the module
+/// documentation).
+fn overflow_bound(lit: &BootstrapParametersLiteral) -> f64 {
+    (lit.ephemeral_weight + 1) as f64 / 2.0 + 0.5
+}
+
+/// `x -> cos(2 pi (K x - 1/4) / 2^r)`: what EvalMod interpolates on `[-1, 1]` before its `r`
+/// double angles.
+fn scaled_cosine(lit: &BootstrapParametersLiteral) -> impl Fn(f64) -> f64 {
+    let (k, r) = (overflow_bound(lit), lit.double_angles as i32);
+    move |x| (2.0 * PI * (k * x - 0.25) / 2f64.powi(r)).cos()
+}
+
 /// A validated bootstrappable set: the CKKS parameters, the encapsulation ring and the circuit.
 #[derive(Debug, Clone)]
 pub struct BootstrapParameters {
@@ -112,8 +125,6 @@ pub struct BootstrapParameters {
     params: Parameters,
     /// `q_0` and `p_0` with the sparse secret: where encapsulation switches.
     encapsulation: rlwe::Parameters,
-    /// The bound `K` on `|t| / q_0`.
-    k: f64,
     sine: Polynomial,
     cts: HomomorphicDft,
     stc: HomomorphicDft,
@@ -161,15 +172,8 @@ impl BootstrapParameters {
                 lit.ephemeral_weight
             )));
         }
-        let k = (lit.ephemeral_weight + 1) as f64 / 2.0 + 0.5;
-        let r = lit.double_angles;
-        let sine = Polynomial::interpolate(
-            |x| (2.0 * PI * (k * x - 0.25) / 2f64.powi(r as i32)).cos(),
-            lit.sine_degree,
-            -1.0,
-            1.0,
-        )?;
-        let evalmod_levels = sine.depth() + r;
+        let sine = Polynomial::interpolate(scaled_cosine(lit), lit.sine_degree, -1.0, 1.0)?;
+        let evalmod_levels = sine.depth() + lit.double_angles;
         let log_q: Vec<u32> = std::iter::once(lit.log_q0)
             .chain(std::iter::repeat_n(lit.log_scale, lit.work_levels + lit.stc_levels - 1))
             .chain(std::iter::repeat_n(
@@ -206,7 +210,6 @@ impl BootstrapParameters {
             literal: lit.clone(),
             params,
             encapsulation,
-            k,
             sine,
             cts,
             stc,
@@ -231,7 +234,7 @@ impl BootstrapParameters {
     /// coefficients in `[-1, 1]`.
     fn raised_scale(&self) -> f64 {
         let g = self.params.max_slots() / self.slots();
-        g as f64 * self.k * self.params.q()[0] as f64
+        g as f64 * overflow_bound(&self.literal) * self.params.q()[0] as f64
     }
 
     /// Identity of the set and of the circuit's layout; bootstrapping keys carry it.
@@ -279,8 +282,7 @@ impl BootstrapParameters {
     /// The largest error of the sine interpolant on `[-1, 1]` (before the double angles, which
     /// multiply it by up to `4^r`), measured on a fine grid.
     pub fn sine_interpolation_error(&self) -> f64 {
-        let r = self.literal.double_angles as i32;
-        let f = |x: f64| (2.0 * PI * (self.k * x - 0.25) / 2f64.powi(r)).cos();
+        let f = scaled_cosine(&self.literal);
         (0..=20_000)
             .map(|i| -1.0 + i as f64 / 10_000.0)
             .map(|x| (self.sine.evaluate(x) - f(x)).abs())
