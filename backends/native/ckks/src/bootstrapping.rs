@@ -69,6 +69,7 @@ use blindtuner_rlwe::{
     SwitchingKey,
 };
 
+use crate::encryption::check_fingerprint;
 use crate::evaluator::same_scale;
 use crate::{
     Ciphertext, CkksError, DftDirection, DftScratch, EncodedDft, Encoder, Evaluator, EvaluatorScratch, HomomorphicDft,
@@ -464,7 +465,8 @@ impl Bootstrapper {
         if ct.level() > 0 {
             eval.lower_to(ct, 0, params.scale_at(0), a, s)?;
         } else if same_scale(ct.scale, params.scale_at(0)) {
-            eval.mul_int(ct, 1, a, s)?;
+            check_fingerprint(params, ct.fingerprint)?;
+            a.copy_from(ct);
         } else {
             return Err(CkksError::ScaleMismatch {
                 level: 0,
