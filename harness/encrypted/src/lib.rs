@@ -8,6 +8,8 @@
 //! * [`softmax`]: HETAL's softmax approximation as a polynomial circuit;
 //! * [`step`]: one training step (forward pass, softmax, gradient, Nesterov's update) on
 //!   encrypted weights;
+//! * [`training`]: the training loop, the upload, the encrypted validation loss;
+//! * [`refresh`]: level management, refreshing by bootstrapping or through the client;
 //! * [`counting`]: a [`Cloud`](blindtuner_backend::Cloud) wrapper that counts every operation.
 //!
 //! Every circuit runs unchanged on the `plain` backend (f64, no noise, the same level
@@ -18,8 +20,10 @@ pub mod matmul;
 mod ops;
 pub mod packing;
 mod poly;
+pub mod refresh;
 pub mod softmax;
 pub mod step;
+pub mod training;
 
 use blindtuner_backend::BackendError;
 

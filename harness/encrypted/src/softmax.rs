@@ -14,15 +14,19 @@
 //! 5. `1 / Σ exp` by Goldschmidt's iteration on `z' = Σ exp / R'`, `R' = 100`:
 //!    `y = 2 - z'`, `t = 1 - z'`, 16 times `t <- t^2, y <- y (1 + t)`; the result is `exp · y`.
 //!
+//! `y` tends to `1 / z'`, up to `R'`: bootstrapping values that large would lose most of their
+//! precision, so the circuit carries `y / Y`, `Y = 128`, and `exp · Y` in its place (every
+//! refreshed value then stays within `[-2, 2]`), at the price of one level for `z' = Σ / Y`.
+//!
 //! Constants are folded where they cost no level: `1 / 2R` into the mask that extracts the
-//! input, `2R` and the exp's input scale into the domain extension's coefficients, `1 / R'` and
+//! input, `2R` and the exp's input scale into the domain extension's coefficients, `Y / R'` and
 //! the exp polynomial's leading coefficient into that input scale `α` (so `p` evaluates as a
 //! monic polynomial in `α u / 8`, in three levels), `(t + 1) / 2` into `f`, the mask that keeps
 //! column 0's max onto the operands of the last round's product. The padded classes are zeroed
 //! in the domain extension's last step (a mask folded into its coefficients), so their exp is
-//! the known `p(0)^8 / R'`, subtracted from the row sum. The circuit computes HETAL's algorithm
+//! the known `Y p(0)^8 / R'`, subtracted from the row sum. The circuit computes HETAL's algorithm
 //! (equal to a direct f64 transcription to 1e-12, the comparison tree of row `i` starting from
-//! the class `i mod c_pad` it lists first) in `35 + 10 log2(c_pad)` levels (75 for 10 or
+//! the class `i mod c_pad` it lists first) in `36 + 10 log2(c_pad)` levels (76 for 10 or
 //! 16 classes, see [`Softmax::depth`]) and `3 log2(c_pad) + 2` rotations per block; it needs
 //! `s1 >= 2 c_pad`. Its error against the exact softmax, on rows uniform in `[-r, r]` for
 //! `r` in 4, 8, 32, 128 (HETAL's benchmark): at most 3.7e-3 for 3 classes, 1.5e-2 for 10,
@@ -30,13 +34,14 @@
 //! garbage.
 
 use blindtuner_backend::plain::PlainBackend;
-use blindtuner_backend::{Backend, BackendError, Cloud};
+use blindtuner_backend::{Backend, Cloud};
 use blindtuner_features::Matrix;
 
 use crate::EncryptedError;
 use crate::ops::{doubling_steps, require_levels, rotate_and_add, rotation_keys};
 use crate::packing::{BlockShape, PackedScores, log2, padded_classes};
 use crate::poly;
+use crate::refresh::Levels;
 
 /// `R`: the logits' domain is `[-R, R]`.
 pub const DOMAIN: f64 = 128.0;
@@ -78,12 +83,16 @@ const EXP_SQUARINGS: usize = 3;
 const TILES: usize = 2;
 /// Goldschmidt's `R'` and its iterations.
 const INVERSE_R: f64 = 100.0;
+/// `Y`: the circuit carries `y / Y`, at most `R' / Y`, and `exp · Y`.
+const INVERSE_SCALE: f64 = 128.0;
 const INVERSE_ITERATIONS: usize = 16;
 
 /// The circuit for `classes` classes at one block shape, its plaintexts prepared.
 #[derive(Debug, Clone)]
 pub struct Softmax {
     classes: usize,
+    /// The logits arrive divided by this (see [`Softmax::with_logit_scale`]).
+    logit_scale: f64,
     /// Padded classes.
     c: usize,
     shape: BlockShape,
@@ -133,9 +142,9 @@ impl Softmax {
                 vec![0.0, 1.0, 0.0, -k * two_r * two_r]
             })
             .collect();
-        // exp(u) / R' ≈ (p(u / 8) R'^(-1/8))^8, a polynomial in y = α u / 8 that is monic for
-        // α^8 = c_8 R'^(-1/8).
-        let inverse_root = INVERSE_R.powf(-1.0 / (1 << EXP_SQUARINGS) as f64);
+        // Y exp(u) / R' ≈ (p(u / 8) (Y / R')^(1/8))^8, a polynomial in y = α u / 8 that is monic
+        // for α^8 = c_8 (Y / R')^(1/8).
+        let inverse_root = (INVERSE_SCALE / INVERSE_R).powf(1.0 / (1 << EXP_SQUARINGS) as f64);
         let alpha = (EXP[8] * inverse_root).powf(1.0 / 8.0);
         let mut exp: Vec<f64> = EXP
             .iter()
@@ -151,6 +160,7 @@ impl Softmax {
         compare_last[0] += 0.5;
         Ok(Softmax {
             classes,
+            logit_scale: 1.0,
             c,
             shape,
             input: shape.slots_from(|_, t| if t < c { 1.0 / two_r } else { 0.0 }),
@@ -163,9 +173,28 @@ impl Softmax {
         })
     }
 
-    /// Levels the circuit consumes: `1 + log2(c_pad) (2 · 3 + 3 + 1) + 5 · 2 + (3 + 3) + (16 + 2)`
+    /// The same circuit for logits that arrive divided by `scale` (weights kept divided by it):
+    /// the factor folds into the input mask, free.
+    pub fn with_logit_scale(mut self, scale: f64) -> Result<Softmax, EncryptedError> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(EncryptedError::Unsupported(format!(
+                "the logits' scale must be a positive number, not {scale}"
+            )));
+        }
+        let factor = scale / self.logit_scale;
+        self.input.iter_mut().for_each(|v| *v *= factor);
+        self.logit_scale = scale;
+        Ok(self)
+    }
+
+    /// What the logits arrive divided by.
+    pub fn logit_scale(&self) -> f64 {
+        self.logit_scale
+    }
+
+    /// Levels the circuit consumes: `1 + log2(c_pad) (2 · 3 + 3 + 1) + 5 · 2 + (3 + 3) + (1 + 16 + 2)`
     /// (input mask; per max round `g`, `g`, `f` and the product; the domain extension; exp and
-    /// its squarings; Goldschmidt and the final product).
+    /// its squarings; `Σ / Y`, Goldschmidt and the final product).
     pub fn depth(&self) -> usize {
         let round = G_ITERATIONS * poly::depth(&G, false) + F_ITERATIONS * poly::depth(&self.compare_last, false) + 1;
         let last = self.extension.len() - 1;
@@ -175,7 +204,13 @@ impl Softmax {
             .enumerate()
             .map(|(i, p)| poly::depth(p, i == last))
             .sum();
-        1 + log2(self.c) * round + extension + poly::depth(&self.exp, false) + EXP_SQUARINGS + INVERSE_ITERATIONS + 2
+        1 + log2(self.c) * round
+            + extension
+            + poly::depth(&self.exp, false)
+            + EXP_SQUARINGS
+            + 1
+            + INVERSE_ITERATIONS
+            + 2
     }
 
     /// The rotation keys the circuit needs.
@@ -185,10 +220,14 @@ impl Softmax {
         rotation_keys(self.shape, tiling.chain(spread).chain(doubling_steps(1, self.c)))
     }
 
-    /// The approximate probabilities of `logits` (in `[-R, R]`), in the same layout.
+    /// The approximate probabilities of `logits` (in `[-R, R]`), in the same layout. With a
+    /// refresh in `levels`, the circuit refreshes its intermediate values where they run short
+    /// of levels (all of them in `[-2, 2]`); without one, the logits must carry
+    /// [`Softmax::depth`] levels.
     pub fn apply<C: Cloud>(
         &self,
         cloud: &C,
+        levels: &Levels<C::Ciphertext>,
         logits: &PackedScores<C::Ciphertext>,
     ) -> Result<PackedScores<C::Ciphertext>, EncryptedError>
     where
@@ -202,12 +241,14 @@ impl Softmax {
             ));
         }
         self.shape.check_cloud(cloud)?;
-        require_levels(cloud, "the softmax", self.depth(), logits.blocks())?;
+        if !levels.refreshes() {
+            require_levels(cloud, "the softmax", self.depth(), logits.blocks())?;
+        }
         let blocks = logits
             .blocks()
             .iter()
-            .map(|x| self.block(cloud, x))
-            .collect::<Result<Vec<_>, BackendError>>()?;
+            .map(|x| self.block(cloud, levels, x))
+            .collect::<Result<Vec<_>, EncryptedError>>()?;
         Ok(PackedScores::from_blocks(
             logits.rows(),
             self.classes,
@@ -216,27 +257,81 @@ impl Softmax {
         ))
     }
 
-    /// `t ≈ 1` where `d > 0`, `0` where `d < 0`, for `d` in `[-1, 1]`.
-    fn compare<C: Cloud>(&self, cloud: &C, d: &C::Ciphertext) -> Result<C::Ciphertext, BackendError>
+    /// `Σ coeffs[i] x^i` (times `mask`), `x` refreshed first if it has too few levels.
+    fn polynomial<C: Cloud>(
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        x: C::Ciphertext,
+        coeffs: &[f64],
+        mask: Option<&[f64]>,
+    ) -> Result<C::Ciphertext, EncryptedError>
     where
         C::Ciphertext: Clone,
     {
-        let mut t = poly::evaluate(cloud, d, &G, None)?;
-        for _ in 1..G_ITERATIONS {
-            t = poly::evaluate(cloud, &t, &G, None)?;
+        let x = levels.ready(cloud, "the softmax", x, poly::depth(coeffs, mask.is_some()))?;
+        Ok(poly::evaluate(cloud, &x, coeffs, mask)?)
+    }
+
+    /// `a b`, each refreshed first if it has no level left.
+    fn product<C: Cloud>(
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        a: C::Ciphertext,
+        b: C::Ciphertext,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let a = levels.ready(cloud, "the softmax", a, 1)?;
+        let b = levels.ready(cloud, "the softmax", b, 1)?;
+        Ok(cloud.mul(&a, &b)?)
+    }
+
+    /// `t ≈ 1` where `d > 0`, `0` where `d < 0`, for `d` in `[-1, 1]`.
+    fn compare<C: Cloud>(
+        &self,
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        d: &C::Ciphertext,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let mut t = d.clone();
+        for _ in 0..G_ITERATIONS {
+            t = Self::polynomial(cloud, levels, t, &G, None)?;
         }
         for _ in 0..F_ITERATIONS {
-            t = poly::evaluate(cloud, &t, &self.compare_last, None)?;
+            t = Self::polynomial(cloud, levels, t, &self.compare_last, None)?;
         }
         Ok(t)
     }
 
-    /// The circuit on one block.
-    fn block<C: Cloud>(&self, cloud: &C, x: &C::Ciphertext) -> Result<C::Ciphertext, BackendError>
+    /// `a^2`, `a` refreshed first if it has no level left.
+    fn square<C: Cloud>(
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        a: C::Ciphertext,
+    ) -> Result<C::Ciphertext, EncryptedError>
     where
         C::Ciphertext: Clone,
     {
-        let z = cloud.mul_plain(x, &self.input)?;
+        let a = levels.ready(cloud, "the softmax", a, 1)?;
+        Ok(cloud.mul(&a, &a)?)
+    }
+
+    /// The circuit on one block.
+    fn block<C: Cloud>(
+        &self,
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        x: &C::Ciphertext,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let x = levels.ready(cloud, "the softmax", x.clone(), 1)?;
+        let z = cloud.mul_plain(&x, &self.input)?;
         let mut z = rotate_and_add(cloud, z, doubling_steps(-(self.c as i64), TILES))?;
         if let Some(padding) = &self.padding {
             z = cloud.add_plain(&z, padding)?;
@@ -244,19 +339,23 @@ impl Softmax {
 
         // Row max: column 0 compares its row's classes in a tree. Its value is kept alone
         // (the mask rides on the operands of the last product, costing no level) and spread
-        // over both periods, so that every class subtracts the same max.
+        // over both periods, so that every class subtracts the same max. `a` is refreshed
+        // before a round where `d = a - rot(a)` could not feed the comparison and the product.
         let rounds = log2(self.c);
+        let compare_depth = poly::depth(&G, false);
         let mut a = z.clone();
         for m in 0..rounds {
+            let last = m + 1 == rounds;
+            a = levels.ready(cloud, "the softmax", a, compare_depth.max(1 + usize::from(last)))?;
             let b = cloud.rotate(&a, 1 << m)?;
             let d = cloud.sub(&a, &b)?;
-            let t = self.compare(cloud, &d)?;
-            a = if m + 1 == rounds {
+            let t = self.compare(cloud, levels, &d)?;
+            a = if last {
                 let b = cloud.mul_plain(&b, &self.first_column)?;
                 let d = cloud.mul_plain(&d, &self.first_column)?;
-                cloud.add(&b, &cloud.mul(&d, &t)?)?
+                cloud.add(&b, &Self::product(cloud, levels, d, t)?)?
             } else {
-                cloud.add(&b, &cloud.mul(&d, &t)?)?
+                cloud.add(&b, &Self::product(cloud, levels, d, t)?)?
             };
         }
         let a = rotate_and_add(cloud, a, doubling_steps(-1, TILES * self.c))?;
@@ -265,25 +364,31 @@ impl Softmax {
         let mut w = cloud.sub(&z, &a)?;
         for (i, step) in self.extension.iter().enumerate() {
             let mask = (i == last).then_some(self.real_classes.as_slice());
-            w = poly::evaluate(cloud, &w, step, mask)?;
+            w = Self::polynomial(cloud, levels, w, step, mask)?;
         }
-        let mut e = poly::evaluate(cloud, &w, &self.exp, None)?;
+        let mut e = Self::polynomial(cloud, levels, w, &self.exp, None)?;
         for _ in 0..EXP_SQUARINGS {
-            e = cloud.mul(&e, &e)?;
+            e = Self::square(cloud, levels, e)?;
         }
 
+        // The sum (up to c Y / R') is not refreshable; its summands (up to Y / R') are.
+        let e = levels.ready(cloud, "the softmax", e, 1)?;
         let mut sum = rotate_and_add(cloud, e.clone(), doubling_steps(1, self.c))?;
         let padded = (self.c - self.classes) as f64 * self.exp[0].powi(1 << EXP_SQUARINGS);
         if padded != 0.0 {
             sum = cloud.add_scalar(&sum, -padded)?;
         }
-        let mut y = cloud.add_scalar(&cloud.neg(&sum)?, 2.0)?;
-        let mut t = cloud.add_scalar(&y, -1.0)?;
+        // z' = Σ / Y; y / Y = (2 - z') / Y, t = 1 - z'.
+        let mut y = cloud.add_scalar(
+            &cloud.mul_scalar(&sum, -1.0 / (INVERSE_SCALE * INVERSE_SCALE))?,
+            2.0 / INVERSE_SCALE,
+        )?;
+        let mut t = cloud.add_scalar(&cloud.mul_scalar(&sum, -1.0 / INVERSE_SCALE)?, 1.0)?;
         for _ in 0..INVERSE_ITERATIONS {
-            t = cloud.mul(&t, &t)?;
-            y = cloud.mul(&y, &cloud.add_scalar(&t, 1.0)?)?;
+            t = Self::square(cloud, levels, t)?;
+            y = Self::product(cloud, levels, y, cloud.add_scalar(&t, 1.0)?)?;
         }
-        cloud.mul(&e, &y)
+        Self::product(cloud, levels, e, y)
     }
 }
 
@@ -296,5 +401,5 @@ pub fn approximate_softmax(logits: &Matrix) -> Result<Matrix, EncryptedError> {
     let backend = PlainBackend::new(shape.slots(), softmax.depth())?;
     let (mut client, cloud) = backend.keygen(&softmax.rotations())?;
     let packed = PackedScores::encrypt(&mut client, logits, shape)?;
-    softmax.apply(&cloud, &packed)?.decrypt(&client)
+    softmax.apply(&cloud, &Levels::fixed(), &packed)?.decrypt(&client)
 }

@@ -8,56 +8,189 @@
 //! w_{t+1} = v_{t+1} + g_t (v_t - v_{t+1})       g_t from the schedule, a plaintext constant
 //! ```
 //!
-//! The weights lose `2 + depth(softmax) + 2 + 1` levels per step ([`step_depth`]; the last one
-//! only where `g_t != 0`, i.e. after the first step). Keeping them alive across steps (bootstraps
-//! or client refreshes) is the caller's business.
+//! The ciphertexts hold the weights divided by a public **weight scale** `M` (a power of two by
+//! default), so that refreshing them stays precise (bootstrapping keeps about 20 bits for
+//! values up to 1): `1 / M` folds into DiagATB's scale and `M` into the softmax's input mask, at
+//! no level.
+//!
+//! Levels: without a refresh, a step takes [`step_depth`] levels from the weights. With one,
+//! only `v_{t+1}` is refreshed (the momentum `v_t` is kept at the refreshed level; `w_{t+1}`
+//! derives from both in one level), before the step ends, with the levels the next forward pass
+//! needs; the softmax refreshes its own values, and the errors `P - Y` are refreshed if DiagATB
+//! would run short. Fresh features need [`step_depth`]` - 1` levels without a refresh, two with
+//! one (they are never refreshed: a client uploads them once).
 
-use blindtuner_backend::{BackendError, Cloud};
+use std::time::{Duration, Instant};
+
+use blindtuner_backend::{Client, Cloud};
+use blindtuner_features::Matrix;
 use blindtuner_train::NesterovSchedule;
 
 use crate::EncryptedError;
 use crate::matmul::{DIAG_ABT_DEPTH, DIAG_ATB_DEPTH, diag_abt, diag_atb};
 use crate::ops::require_levels;
-use crate::packing::{PackedMatrix, PackedScores, PackedWeights};
+use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
+use crate::refresh::Levels;
 use crate::softmax::Softmax;
 
-/// The levels one step takes from the weights with this softmax.
+/// The levels one step takes from the weights with this softmax, without refreshing.
 pub fn step_depth(softmax: &Softmax) -> usize {
     DIAG_ABT_DEPTH + softmax.depth() + DIAG_ATB_DEPTH + 1
 }
 
-/// Encrypted weights under training: `w_t`, the previous gradient step `v_t`, the schedule.
+/// Levels the weights need at the start of a step with refreshing: DiagABT, and the softmax's
+/// input mask on its result, so that unrefreshable logits (up to `R / M`) never need a refresh.
+const FORWARD_LEVELS: usize = DIAG_ABT_DEPTH + 1;
+
+/// Where a step's time went. Each phase counts its own work; the refreshes made inside any of
+/// them are counted apart, under `refresh`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTimes {
+    /// DiagABT and DiagATB.
+    pub matmul: Duration,
+    pub softmax: Duration,
+    /// `P - Y` and Nesterov's update.
+    pub update: Duration,
+    /// Bootstraps or client refreshes.
+    pub refresh: Duration,
+}
+
+impl std::ops::AddAssign for StepTimes {
+    fn add_assign(&mut self, o: StepTimes) {
+        self.matmul += o.matmul;
+        self.softmax += o.softmax;
+        self.update += o.update;
+        self.refresh += o.refresh;
+    }
+}
+
+/// Times one phase net of the refreshes inside it.
+struct PhaseClock<'a, Ct> {
+    levels: &'a Levels<'a, Ct>,
+    start: Instant,
+    refreshing: Duration,
+}
+
+impl<'a, Ct: Clone> PhaseClock<'a, Ct> {
+    fn start(levels: &'a Levels<'a, Ct>) -> PhaseClock<'a, Ct> {
+        PhaseClock {
+            levels,
+            start: Instant::now(),
+            refreshing: levels.stats().time,
+        }
+    }
+
+    /// Adds the phase's own time to `phase` and its refreshes to `times.refresh`; restarts.
+    fn lap(&mut self, times: &mut StepTimes, phase: fn(&mut StepTimes) -> &mut Duration) {
+        let (now, refreshing) = (Instant::now(), self.levels.stats().time);
+        let refresh = refreshing.saturating_sub(self.refreshing);
+        times.refresh += refresh;
+        *phase(times) += now.duration_since(self.start).saturating_sub(refresh);
+        (self.start, self.refreshing) = (now, refreshing);
+    }
+}
+
+/// Encrypted weights under training: `w_t / M`, the previous gradient step `v_t / M`, the
+/// schedule.
 #[derive(Debug, Clone)]
 pub struct EncryptedModel<Ct> {
     weights: PackedWeights<Ct>,
     previous: PackedWeights<Ct>,
+    scale: f64,
     schedule: NesterovSchedule,
 }
 
 impl<Ct: Clone> EncryptedModel<Ct> {
-    /// Training from `weights` (`w_0 = v_0`), the schedule at its start.
-    pub fn new(weights: PackedWeights<Ct>) -> EncryptedModel<Ct> {
-        EncryptedModel {
+    /// Training from `weights` (`w_0 = v_0`, holding the weights divided by `scale`), the
+    /// schedule at its start.
+    pub fn new(weights: PackedWeights<Ct>, scale: f64) -> Result<EncryptedModel<Ct>, EncryptedError> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(EncryptedError::Unsupported(format!(
+                "the weight scale must be a positive number, not {scale}"
+            )));
+        }
+        Ok(EncryptedModel {
             previous: weights.clone(),
             weights,
+            scale,
             schedule: NesterovSchedule::default(),
-        }
+        })
     }
 
-    /// `w_t`, the weights the next forward pass uses.
+    /// The client's side: encrypts `w` (one row per class) divided by `scale`.
+    pub fn encrypt<K: Client<Ciphertext = Ct>>(
+        client: &mut K,
+        w: &Matrix,
+        shape: BlockShape,
+        scale: f64,
+    ) -> Result<EncryptedModel<Ct>, EncryptedError> {
+        let scaled = Matrix::from_rows(w.rows, w.cols, w.data.iter().map(|v| v / scale).collect());
+        EncryptedModel::new(PackedWeights::encrypt(client, &scaled, shape)?, scale)
+    }
+
+    /// The client's side: the weights `w_t`.
+    pub fn decrypt<K: Client<Ciphertext = Ct>>(&self, client: &K) -> Result<Matrix, EncryptedError> {
+        let mut w = self.weights.decrypt(client)?;
+        w.data.iter_mut().for_each(|v| *v *= self.scale);
+        Ok(w)
+    }
+
+    /// `w_t / M`, the weights the next forward pass uses.
     pub fn weights(&self) -> &PackedWeights<Ct> {
         &self.weights
     }
 
-    /// One step on the batch `x` with one-hot `labels` (see the module docs).
+    /// `M`: what the ciphertexts hold the weights divided by.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The forward pass, `softmax(X w_t^T)`, on the batch `x`: what a step and the validation
+    /// loss compute first.
+    pub fn probabilities<C: Cloud<Ciphertext = Ct>>(
+        &self,
+        cloud: &C,
+        levels: &Levels<Ct>,
+        softmax: &Softmax,
+        x: &PackedMatrix<Ct>,
+    ) -> Result<PackedScores<Ct>, EncryptedError> {
+        let w = self.forward_weights(cloud, levels, softmax)?;
+        softmax.apply(cloud, levels, &diag_abt(cloud, x, &w)?)
+    }
+
+    /// The weights ready for the forward pass with `softmax`: refreshed where they run short.
+    fn forward_weights<C: Cloud<Ciphertext = Ct>>(
+        &self,
+        cloud: &C,
+        levels: &Levels<Ct>,
+        softmax: &Softmax,
+    ) -> Result<PackedWeights<Ct>, EncryptedError> {
+        if softmax.logit_scale() != self.scale {
+            return Err(EncryptedError::mismatch(
+                "the softmax's logit scale and the weight scale",
+                softmax.logit_scale(),
+                self.scale,
+            ));
+        }
+        if levels.refreshes() {
+            let blocks = levels.ready_all(cloud, "the forward pass", self.weights.blocks(), FORWARD_LEVELS)?;
+            self.weights.with_blocks(blocks)
+        } else {
+            Ok(self.weights.clone())
+        }
+    }
+
+    /// One step on the batch `x` with one-hot `labels` (see the module docs), and where its
+    /// time went.
     pub fn step<C: Cloud<Ciphertext = Ct>>(
         &mut self,
         cloud: &C,
+        levels: &Levels<Ct>,
         softmax: &Softmax,
         x: &PackedMatrix<Ct>,
         labels: &PackedScores<Ct>,
         lr: f64,
-    ) -> Result<(), EncryptedError> {
+    ) -> Result<StepTimes, EncryptedError> {
         if labels.rows() != x.rows() || labels.classes() != self.weights.classes() || labels.shape() != x.shape() {
             return Err(EncryptedError::mismatch(
                 "labels and the batch and weights",
@@ -65,18 +198,33 @@ impl<Ct: Clone> EncryptedModel<Ct> {
                 format!("{} x {} in {}", x.rows(), self.weights.classes(), x.shape()),
             ));
         }
-        // The features feed the products but not the momentum: one level fewer.
-        require_levels(cloud, "a training step", step_depth(softmax), self.weights.blocks())?;
-        require_levels(cloud, "a training step", step_depth(softmax) - 1, x.blocks())?;
+        if levels.refreshes() {
+            require_levels(cloud, "a training step", DIAG_ABT_DEPTH, x.blocks())?;
+        } else {
+            // The features feed the products but not the momentum: one level fewer.
+            require_levels(cloud, "a training step", step_depth(softmax), self.weights.blocks())?;
+            require_levels(cloud, "a training step", step_depth(softmax) - 1, x.blocks())?;
+        }
 
-        let p = softmax.apply(cloud, &diag_abt(cloud, x, &self.weights)?)?;
+        let mut times = StepTimes::default();
+        let mut clock = PhaseClock::start(levels);
+        let w = self.forward_weights(cloud, levels, softmax)?;
+        let logits = diag_abt(cloud, x, &w)?;
+        clock.lap(&mut times, |t| &mut t.matmul);
+        let p = softmax.apply(cloud, levels, &logits)?;
+        clock.lap(&mut times, |t| &mut t.softmax);
         let errors = p
             .blocks()
             .iter()
             .zip(labels.blocks())
-            .map(|(p, y)| cloud.sub(p, y))
-            .collect::<Result<Vec<_>, BackendError>>()?;
-        let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / x.rows() as f64)?;
+            .map(|(p, y)| {
+                let e = cloud.sub(p, y)?;
+                levels.ready(cloud, "DiagATB", e, DIAG_ATB_DEPTH)
+            })
+            .collect::<Result<Vec<_>, EncryptedError>>()?;
+        clock.lap(&mut times, |t| &mut t.update);
+        let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / (x.rows() as f64 * self.scale))?;
+        clock.lap(&mut times, |t| &mut t.matmul);
 
         let gamma = self.schedule.next_gamma();
         let (mut next, mut weights) = (Vec::new(), Vec::new());
@@ -87,7 +235,10 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             .zip(self.previous.blocks())
             .zip(step.blocks())
         {
-            let v_next = cloud.add(w, g)?;
+            let mut v_next = cloud.add(w, g)?;
+            if levels.refreshes() {
+                v_next = levels.ready(cloud, "the weight update", v_next, 1 + FORWARD_LEVELS)?;
+            }
             weights.push(if gamma == 0.0 {
                 v_next.clone()
             } else {
@@ -97,6 +248,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         }
         self.previous = self.weights.with_blocks(next)?;
         self.weights = self.weights.with_blocks(weights)?;
-        Ok(())
+        clock.lap(&mut times, |t| &mut t.update);
+        Ok(times)
     }
 }

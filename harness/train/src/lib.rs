@@ -158,6 +158,62 @@ impl NesterovSchedule {
     }
 }
 
+/// The order in which training visits `len` examples: one seeded shuffle, fixed across epochs
+/// and shared by every trainer (exact or encrypted), so their batches are the same.
+pub fn shuffled_order(len: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+    order
+}
+
+/// Validation-based early stopping: the epoch of the lowest validation loss is the one kept,
+/// and training stops after `patience` epochs without a new lowest (never without patience).
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyStopping {
+    patience: Option<usize>,
+    best_loss: f64,
+    best_epoch: usize,
+}
+
+/// What one epoch's validation loss decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// This epoch's weights are the best so far: keep them.
+    pub improved: bool,
+    /// Stop training now.
+    pub stop: bool,
+}
+
+impl EarlyStopping {
+    pub fn new(patience: Option<usize>) -> EarlyStopping {
+        EarlyStopping {
+            patience,
+            best_loss: f64::INFINITY,
+            best_epoch: 0,
+        }
+    }
+
+    /// The verdict on 1-based `epoch` with validation loss `loss`.
+    pub fn observe(&mut self, epoch: usize, loss: f64) -> Verdict {
+        if loss < self.best_loss {
+            (self.best_loss, self.best_epoch) = (loss, epoch);
+            return Verdict {
+                improved: true,
+                stop: false,
+            };
+        }
+        Verdict {
+            improved: false,
+            stop: self.patience.is_some_and(|p| epoch - self.best_epoch >= p),
+        }
+    }
+
+    /// The 1-based epoch kept (0 before any).
+    pub fn best_epoch(&self) -> usize {
+        self.best_epoch
+    }
+}
+
 /// Trains from zero weights. `seed` fixes the one shuffle of the training set.
 pub fn train(
     train: &Features,
@@ -185,14 +241,14 @@ pub fn train(
         });
     }
     let (c, d) = (train.classes, train.x.cols);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    order.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(seed));
+    let order = shuffled_order(train.len(), seed);
 
     let mut w = SoftmaxRegression::zeros(c, d);
     let mut v_prev = Matrix::zeros(c, d);
     let mut grad = Matrix::zeros(c, d);
     let mut schedule = NesterovSchedule::default();
-    let mut best = (f64::INFINITY, w.clone(), 0usize);
+    let mut stopping = EarlyStopping::new(hyper.patience);
+    let mut best = w.clone();
     let mut history = Vec::new();
     let mut steps = 0;
     let mut stopped_early = false;
@@ -222,16 +278,17 @@ pub fn train(
         };
         history.push(record);
         on_progress(Progress::Epoch(record));
-        if eval.loss < best.0 {
-            best = (eval.loss, w.clone(), epoch);
-        } else if hyper.patience.is_some_and(|p| epoch - best.2 >= p) {
+        let verdict = stopping.observe(epoch, eval.loss);
+        if verdict.improved {
+            best = w.clone();
+        } else if verdict.stop {
             stopped_early = true;
             break;
         }
     }
     Ok(TrainOutcome {
-        model: best.1,
-        best_epoch: best.2,
+        model: best,
+        best_epoch: stopping.best_epoch(),
         epochs_run: history.len(),
         steps,
         stopped_early,

@@ -7,3 +7,4 @@ mod matmul;
 mod packing;
 mod softmax;
 mod step;
+mod training;

@@ -4,6 +4,7 @@ use blindtuner_backend::Client;
 use blindtuner_encrypted::EncryptedError;
 use blindtuner_encrypted::matmul::{diag_abt, diag_abt_rotations, diag_atb};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, padded_classes};
+use blindtuner_encrypted::refresh::Levels;
 use blindtuner_encrypted::softmax::Softmax;
 use blindtuner_features::Matrix;
 
@@ -150,11 +151,16 @@ fn circuit_errors() {
         }
     );
     let softmax = Softmax::new(3, shape).unwrap();
-    assert!(matches!(softmax.apply(&cloud, &e), Err(EncryptedError::Levels { .. })));
+    assert!(matches!(
+        softmax.apply(&cloud, &Levels::fixed(), &e),
+        Err(EncryptedError::Levels { .. })
+    ));
     // A row of 8 holds only one period of 8 classes.
     assert!(matches!(Softmax::new(5, shape), Err(EncryptedError::Unsupported(_))));
     assert!(matches!(
-        Softmax::new(3, other_shape).unwrap().apply(&cloud, &e),
+        Softmax::new(3, other_shape)
+            .unwrap()
+            .apply(&cloud, &Levels::fixed(), &e),
         Err(EncryptedError::Mismatch { .. })
     ));
 }

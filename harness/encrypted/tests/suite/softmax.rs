@@ -5,6 +5,7 @@ use blindtuner_backend::{Client, Cloud};
 use blindtuner_encrypted::counting::CountingCloud;
 use blindtuner_encrypted::matmul::{DIAG_ATB_DEPTH, diag_atb, diag_atb_rotations};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores};
+use blindtuner_encrypted::refresh::Levels;
 use blindtuner_encrypted::softmax::{DOMAIN, Softmax, approximate_softmax};
 use blindtuner_features::Matrix;
 use rand::{Rng, SeedableRng};
@@ -131,11 +132,11 @@ fn depth_counts_and_both_tilings() {
     for cols in [32, 64] {
         let shape = BlockShape::new(64, cols).unwrap();
         let circuit = Softmax::new(classes, shape).unwrap();
-        assert_eq!(circuit.depth(), 75);
+        assert_eq!(circuit.depth(), 76);
         let (mut client, cloud) = plain(shape.slots(), circuit.depth(), &circuit.rotations());
         let cloud = CountingCloud::new(cloud);
         let packed = PackedScores::encrypt(&mut client, &x, shape).unwrap();
-        let p = circuit.apply(&cloud, &packed).unwrap();
+        let p = circuit.apply(&cloud, &Levels::fixed(), &packed).unwrap();
         assert_eq!(cloud.level(&p.blocks()[0]), 0, "the depth is what the circuit consumes");
         eprintln!(
             "softmax of {classes} classes in {shape}: depth {}, {}",
@@ -146,7 +147,7 @@ fn depth_counts_and_both_tilings() {
     }
     assert!(max_abs_diff(&results[0], &results[1]) < 1e-12);
     assert!(max_abs_diff(&results[0], &approximate_softmax(&x).unwrap()) < 1e-12);
-    assert_eq!(Softmax::new(3, BlockShape::new(8, 8).unwrap()).unwrap().depth(), 55);
+    assert_eq!(Softmax::new(3, BlockShape::new(8, 8).unwrap()).unwrap().depth(), 56);
 }
 
 #[test]
@@ -163,7 +164,11 @@ fn probabilities_feed_the_gradient() {
     let labels: Vec<usize> = (0..a).map(|i| (i * 5) % classes).collect();
 
     let p = circuit
-        .apply(&cloud, &PackedScores::encrypt(&mut client, &z, shape).unwrap())
+        .apply(
+            &cloud,
+            &Levels::fixed(),
+            &PackedScores::encrypt(&mut client, &z, shape).unwrap(),
+        )
         .unwrap();
     let y = PackedScores::encrypt_labels(&mut client, &labels, classes, shape).unwrap();
     let e_blocks: Vec<_> = p

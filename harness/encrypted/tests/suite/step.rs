@@ -4,6 +4,7 @@
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
 use blindtuner_encrypted::matmul::{diag_abt_counts, diag_abt_rotations, diag_atb_counts, diag_atb_rotations};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
+use blindtuner_encrypted::refresh::Levels;
 use blindtuner_encrypted::softmax::{Softmax, approximate_softmax};
 use blindtuner_encrypted::step::{EncryptedModel, step_depth};
 use blindtuner_features::{Features, Matrix};
@@ -14,7 +15,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::common::{abt, atb, max_abs_diff, plain, random_matrix, union};
 
 /// Three separable blobs in 2-D with the bias column, classes in turn.
-fn blobs(n: usize, seed: u64) -> Features {
+pub fn blobs(n: usize, seed: u64) -> Features {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let centres = [(-4.0, 0.0), (4.0, 0.0), (0.0, 5.0)];
     let mut data = Vec::new();
@@ -51,12 +52,12 @@ fn steps_match_f64_and_the_exact_trainer() {
     let x = PackedMatrix::encrypt_features(&mut client, &data.x, shape).unwrap();
     let y = PackedScores::encrypt_labels(&mut client, &data.labels, classes, shape).unwrap();
     let zeros = Matrix::zeros(classes, data.x.cols);
-    let mut model = EncryptedModel::new(PackedWeights::encrypt(&mut client, &zeros, shape).unwrap());
+    let mut model = EncryptedModel::new(PackedWeights::encrypt(&mut client, &zeros, shape).unwrap(), 1.0).unwrap();
 
     // The same steps in f64: v' = w - (lr / n) (P - Y)^T X, w' = v' + g (v - v').
     let (mut w, mut v, mut schedule) = (zeros.clone(), zeros, NesterovSchedule::default());
     for _ in 0..steps {
-        model.step(&cloud, &softmax, &x, &y, lr).unwrap();
+        model.step(&cloud, &Levels::fixed(), &softmax, &x, &y, lr).unwrap();
         let mut e = approximate_softmax(&abt(&data.x, &w)).unwrap();
         data.labels
             .iter()
@@ -103,9 +104,12 @@ fn a_step_at_hetal_mnist_shape() {
     let logits = PackedScores::encrypt(&mut client, &random_matrix(a, classes, 1.0, 2), shape).unwrap();
     let w = PackedWeights::encrypt(&mut client, &Matrix::zeros(classes, b), shape).unwrap();
 
-    softmax.apply(&cloud, &logits).unwrap();
+    softmax.apply(&cloud, &Levels::fixed(), &logits).unwrap();
     let softmax_counts = cloud.counts();
-    EncryptedModel::new(w).step(&cloud, &softmax, &px, &py, 2.0).unwrap();
+    EncryptedModel::new(w, 1.0)
+        .unwrap()
+        .step(&cloud, &Levels::fixed(), &softmax, &px, &py, 2.0)
+        .unwrap();
     let step = cloud.counts() - softmax_counts;
     eprintln!(
         "one step at ({a}, {b}, {classes}) in {shape}, {} levels: {step}",

@@ -1,0 +1,355 @@
+//! The encrypted training loop (HETAL's protocol, BlindTuner's circuits): the client encrypts
+//! the batches once and uploads them; the cloud runs the epochs on ciphertexts alone; after each
+//! epoch it computes the encrypted validation loss, which only the client decrypts, and the
+//! client answers with one verdict (keep these weights, stop) from early stopping.
+//!
+//! **Validation loss.** The cloud computes the Brier score, the mean over validation samples of
+//! `Σ_q (p_q - y_q)^2` with the approximate softmax's probabilities: one squaring and a mask
+//! after the forward pass, against a logarithm that no shallow polynomial approximates near 0.
+//! It is a strictly proper scoring rule, as the exact trainer's cross-entropy is, so both pick
+//! the epoch whose probabilities fit best; the sum over every slot comes out in every slot of
+//! one ciphertext, and the client reads the first.
+//!
+//! Batches follow the exact trainer's order ([`blindtuner_train::shuffled_order`]), so the
+//! plain run of the same circuit matches it step for step.
+
+use blindtuner_backend::{Client, Cloud};
+use blindtuner_features::{Features, Matrix};
+use blindtuner_train::{Verdict, shuffled_order};
+
+use crate::EncryptedError;
+use crate::counting::{CountingCloud, OpCounts};
+use crate::matmul::{diag_abt_rotations, diag_atb_rotations};
+use crate::ops::{accumulate, doubling_steps, rotate_and_add, rotation_keys};
+use crate::packing::{BlockShape, PackedMatrix, PackedScores, padded_classes};
+use crate::refresh::{Levels, RefreshStats};
+use crate::softmax::Softmax;
+use crate::step::{EncryptedModel, StepTimes};
+
+/// What both sides agree on before training: shapes and hyperparameters, all public.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingPlan {
+    pub classes: usize,
+    /// Feature columns, the bias included.
+    pub cols: usize,
+    pub batch: usize,
+    pub shape: BlockShape,
+    pub lr: f64,
+    pub epochs: usize,
+    /// Early-stopping patience in epochs; none trains every epoch.
+    pub patience: Option<usize>,
+    /// `M`: the ciphertexts hold the weights divided by it (see [`crate::step`]).
+    pub weight_scale: f64,
+}
+
+impl TrainingPlan {
+    /// HETAL's block shape for `batch` rows in `slots` slots; the hyperparameters checked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        classes: usize,
+        cols: usize,
+        batch: usize,
+        slots: usize,
+        lr: f64,
+        epochs: usize,
+        patience: Option<usize>,
+        weight_scale: f64,
+    ) -> Result<TrainingPlan, EncryptedError> {
+        if batch == 0 || epochs == 0 || cols == 0 || !(lr.is_finite() && lr > 0.0) {
+            return Err(EncryptedError::Unsupported(format!(
+                "batch, epochs and columns must be positive and the learning rate a positive number \
+                 (got batch {batch}, epochs {epochs}, {cols} columns, lr {lr})"
+            )));
+        }
+        if !(weight_scale.is_finite() && weight_scale > 0.0) {
+            return Err(EncryptedError::Unsupported(format!(
+                "the weight scale must be a positive number, not {weight_scale}"
+            )));
+        }
+        let shape = BlockShape::hetal(batch, classes, slots)?;
+        if batch > shape.rows() {
+            return Err(EncryptedError::Unsupported(format!(
+                "a batch of {batch} does not fit one block of {shape} ({} rows at most for {classes} classes in {slots} slots)",
+                shape.rows()
+            )));
+        }
+        let plan = TrainingPlan {
+            classes,
+            cols,
+            batch,
+            shape,
+            lr,
+            epochs,
+            patience,
+            weight_scale,
+        };
+        plan.softmax()?;
+        Ok(plan)
+    }
+
+    /// The softmax circuit for this plan's classes, shape and weight scale.
+    pub fn softmax(&self) -> Result<Softmax, EncryptedError> {
+        Softmax::new(self.classes, self.shape)?.with_logit_scale(self.weight_scale)
+    }
+
+    /// Every rotation the cloud needs keys for: both products, the softmax, the loss's sum.
+    pub fn rotations(&self) -> Result<Vec<i64>, EncryptedError> {
+        let steps = diag_abt_rotations(self.shape, self.classes)?
+            .into_iter()
+            .chain(diag_atb_rotations(self.shape, self.classes)?)
+            .chain(self.softmax()?.rotations())
+            .chain(doubling_steps(1, self.shape.slots()));
+        Ok(rotation_keys(self.shape, steps))
+    }
+}
+
+/// One batch as the client uploads it: features and one-hot labels.
+#[derive(Debug, Clone)]
+pub struct EncryptedBatch<Ct> {
+    pub x: PackedMatrix<Ct>,
+    pub labels: PackedScores<Ct>,
+}
+
+impl<Ct> EncryptedBatch<Ct> {
+    /// Encrypts the rows `rows` of `data`.
+    fn encrypt<K: Client<Ciphertext = Ct>>(
+        client: &mut K,
+        data: &Features,
+        rows: &[usize],
+        shape: BlockShape,
+    ) -> Result<EncryptedBatch<Ct>, EncryptedError> {
+        let cols = data.x.cols;
+        let x = Matrix::from_rows(
+            rows.len(),
+            cols,
+            rows.iter().flat_map(|&i| data.x.row(i).iter().copied()).collect(),
+        );
+        let labels: Vec<usize> = rows.iter().map(|&i| data.labels[i]).collect();
+        Ok(EncryptedBatch {
+            x: PackedMatrix::encrypt_features(client, &x, shape)?,
+            labels: PackedScores::encrypt_labels(client, &labels, data.classes, shape)?,
+        })
+    }
+}
+
+/// Everything the client uploads: the training batches in the order they are visited, the
+/// validation set in blocks of `s0` rows, and the initial (zero) weights.
+#[derive(Debug, Clone)]
+pub struct EncryptedData<Ct> {
+    pub train: Vec<EncryptedBatch<Ct>>,
+    pub val: Vec<EncryptedBatch<Ct>>,
+    pub initial: EncryptedModel<Ct>,
+}
+
+impl<Ct: Clone> EncryptedData<Ct> {
+    /// The client's side: encrypts `train` in the order of `seed` (the exact trainer's) and
+    /// `val`, both with the bias column last, and zero weights.
+    pub fn encrypt<K: Client<Ciphertext = Ct>>(
+        client: &mut K,
+        plan: &TrainingPlan,
+        train: &Features,
+        val: &Features,
+        seed: u64,
+    ) -> Result<EncryptedData<Ct>, EncryptedError> {
+        for (split, data) in [("training", train), ("validation", val)] {
+            if data.x.cols != plan.cols || data.classes != plan.classes || data.is_empty() {
+                return Err(EncryptedError::mismatch(
+                    "the plan's columns and classes and a split's",
+                    format!("{} columns, {} classes", plan.cols, plan.classes),
+                    format!(
+                        "{split}: {} rows of {} columns, {} classes",
+                        data.len(),
+                        data.x.cols,
+                        data.classes
+                    ),
+                ));
+            }
+        }
+        let order = shuffled_order(train.len(), seed);
+        let train_batches = order
+            .chunks(plan.batch)
+            .map(|rows| EncryptedBatch::encrypt(client, train, rows, plan.shape))
+            .collect::<Result<_, _>>()?;
+        let val_rows: Vec<usize> = (0..val.len()).collect();
+        let val_batches = val_rows
+            .chunks(plan.shape.rows())
+            .map(|rows| EncryptedBatch::encrypt(client, val, rows, plan.shape))
+            .collect::<Result<_, _>>()?;
+        let zeros = Matrix::zeros(plan.classes, plan.cols);
+        Ok(EncryptedData {
+            train: train_batches,
+            val: val_batches,
+            initial: EncryptedModel::encrypt(client, &zeros, plan.shape, plan.weight_scale)?,
+        })
+    }
+
+    /// Every ciphertext of the upload.
+    pub fn ciphertexts(&self) -> impl Iterator<Item = &Ct> {
+        self.train
+            .iter()
+            .chain(&self.val)
+            .flat_map(|b| b.x.blocks().iter().chain(b.labels.blocks()))
+            .chain(self.initial.weights().blocks())
+    }
+}
+
+/// The encrypted Brier score of `model` on the validation batches (see the module docs), in
+/// every slot of one ciphertext.
+pub fn validation_loss<C: Cloud>(
+    cloud: &C,
+    levels: &Levels<C::Ciphertext>,
+    softmax: &Softmax,
+    model: &EncryptedModel<C::Ciphertext>,
+    val: &[EncryptedBatch<C::Ciphertext>],
+) -> Result<C::Ciphertext, EncryptedError>
+where
+    C::Ciphertext: Clone,
+{
+    let samples: usize = val.iter().map(|b| b.x.rows()).sum();
+    let mut total = None;
+    for batch in val {
+        let p = model.probabilities(cloud, levels, softmax, &batch.x)?;
+        let (shape, classes) = (p.shape(), p.classes());
+        let c = padded_classes(classes)?;
+        for (r, (p, y)) in p.blocks().iter().zip(batch.labels.blocks()).enumerate() {
+            let e = levels.ready(cloud, "the validation loss", cloud.sub(p, y)?, 2)?;
+            // Real classes of real samples, each term divided by the sample count.
+            let mask = shape.slots_from(|i, u| {
+                let real = u < c && r * shape.rows() + i < batch.x.rows() && (i + u) % c < classes;
+                if real { 1.0 / samples as f64 } else { 0.0 }
+            });
+            let term = cloud.mul_plain(&cloud.mul(&e, &e)?, &mask)?;
+            total = Some(accumulate(cloud, total, term)?);
+        }
+    }
+    let total = total.ok_or_else(|| EncryptedError::Unsupported("no validation samples".into()))?;
+    Ok(rotate_and_add(
+        cloud,
+        total,
+        doubling_steps(1, cloud.capabilities().slots),
+    )?)
+}
+
+/// The client's side: the loss in the first slot of [`validation_loss`]'s ciphertext.
+pub fn read_loss<K: Client>(client: &K, loss: &K::Ciphertext) -> Result<f64, EncryptedError> {
+    let values = client.decrypt(loss)?;
+    values
+        .first()
+        .copied()
+        .ok_or_else(|| EncryptedError::Unsupported("a decryption without slots".into()))
+}
+
+/// What the loop reports as it goes.
+#[derive(Debug)]
+pub enum TrainingEvent<'a, Ct> {
+    /// A step finished (`step` counts from 1 over the run, of `total` at most).
+    Step {
+        epoch: usize,
+        step: usize,
+        total: usize,
+        times: StepTimes,
+        counts: OpCounts,
+    },
+    /// An epoch finished with this verdict on its weights.
+    Epoch {
+        epoch: usize,
+        model: &'a EncryptedModel<Ct>,
+        verdict: Verdict,
+    },
+}
+
+/// The result of an encrypted training run.
+#[derive(Debug, Clone)]
+pub struct TrainingRun<Ct> {
+    /// The weights of the best epoch by the client's verdicts.
+    pub model: EncryptedModel<Ct>,
+    pub epochs_run: usize,
+    /// 1-based epoch kept.
+    pub best_epoch: usize,
+    pub steps: usize,
+    pub stopped_early: bool,
+    /// All steps' phases.
+    pub times: StepTimes,
+    /// The validation losses' computation (refreshes inside it are in `times.refresh`).
+    pub validation: std::time::Duration,
+    /// All operations, validation included.
+    pub counts: OpCounts,
+    /// The operations of the steps alone.
+    pub step_counts: OpCounts,
+    pub refresh: RefreshStats,
+}
+
+/// The client's answer to the encrypted validation loss of an epoch (1-based).
+pub type Judge<'a, Ct> = dyn FnMut(usize, &Ct) -> Result<Verdict, EncryptedError> + 'a;
+
+/// Trains from `data.initial` on the cloud. After each epoch `judge` (the client) receives the
+/// encrypted validation loss and answers with its verdict; `on_event` sees every step and epoch.
+pub fn train<C: Cloud>(
+    cloud: &CountingCloud<C>,
+    levels: &Levels<C::Ciphertext>,
+    plan: &TrainingPlan,
+    data: &EncryptedData<C::Ciphertext>,
+    judge: &mut Judge<'_, C::Ciphertext>,
+    on_event: &mut dyn FnMut(TrainingEvent<'_, C::Ciphertext>),
+) -> Result<TrainingRun<C::Ciphertext>, EncryptedError>
+where
+    C::Ciphertext: Clone,
+{
+    let softmax = plan.softmax()?;
+    let (start_counts, start_refresh) = (cloud.counts(), levels.stats());
+    let total = plan.epochs * data.train.len();
+    let mut model = data.initial.clone();
+    let mut run = TrainingRun {
+        model: model.clone(),
+        epochs_run: 0,
+        best_epoch: 0,
+        steps: 0,
+        stopped_early: false,
+        times: StepTimes::default(),
+        validation: std::time::Duration::ZERO,
+        counts: OpCounts::default(),
+        step_counts: OpCounts::default(),
+        refresh: RefreshStats::default(),
+    };
+    for epoch in 1..=plan.epochs {
+        for batch in &data.train {
+            let before = cloud.counts();
+            let times = model.step(cloud, levels, &softmax, &batch.x, &batch.labels, plan.lr)?;
+            let counts = cloud.counts() - before;
+            run.steps += 1;
+            run.times += times;
+            run.step_counts = run.step_counts + counts;
+            on_event(TrainingEvent::Step {
+                epoch,
+                step: run.steps,
+                total,
+                times,
+                counts,
+            });
+        }
+        let started = std::time::Instant::now();
+        let refreshing = levels.stats().time;
+        let loss = validation_loss(cloud, levels, &softmax, &model, &data.val)?;
+        let refresh = levels.stats().time.saturating_sub(refreshing);
+        run.validation += started.elapsed().saturating_sub(refresh);
+        run.times.refresh += refresh;
+        let verdict = judge(epoch, &loss)?;
+        run.epochs_run = epoch;
+        if verdict.improved {
+            run.model = model.clone();
+            run.best_epoch = epoch;
+        }
+        on_event(TrainingEvent::Epoch {
+            epoch,
+            model: &model,
+            verdict,
+        });
+        if verdict.stop {
+            run.stopped_early = true;
+            break;
+        }
+    }
+    run.counts = cloud.counts() - start_counts;
+    run.refresh = levels.stats() - start_refresh;
+    Ok(run)
+}
