@@ -44,14 +44,24 @@ fn run_json(args: &[&str]) -> Value {
 
 #[test]
 fn default_run_reaches_ninety_percent_on_mnist10k() {
-    let r = run_json(&["train", "--dataset", "mnist10k"]);
+    let r = run_json(&["train", "--method", "exact", "--dataset", "mnist10k"]);
     let test = r["accuracy"]["test"].as_f64().unwrap();
     assert!(test >= 0.90, "test accuracy {test}");
 }
 
 #[test]
 fn json_result_carries_every_field() {
-    let r = run_json(&["train", "--dataset", "digits", "--epochs", "3", "--patience", "0"]);
+    let r = run_json(&[
+        "train",
+        "--method",
+        "exact",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "3",
+        "--patience",
+        "0",
+    ]);
     for key in [
         "dataset",
         "backend",
@@ -117,6 +127,8 @@ fn json_result_carries_every_field() {
 fn json_to_stdout_is_parseable() {
     let o = blindtuner(&[
         "train",
+        "--method",
+        "exact",
         "--dataset",
         "digits",
         "--epochs",
@@ -134,6 +146,8 @@ fn json_to_stdout_is_parseable() {
 fn pca_features_train() {
     let r = run_json(&[
         "train",
+        "--method",
+        "exact",
         "--dataset",
         "digits",
         "--features",
@@ -207,6 +221,8 @@ fn trains_on_an_idx_directory_gzip_or_plain() {
         let d = dir.path().to_str().unwrap();
         let r = run_json(&[
             "train",
+            "--method",
+            "exact",
             "--dataset",
             "idx",
             "--data-dir",
@@ -231,7 +247,16 @@ fn corrupt_idx_files_give_one_line_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let train = |extra: &[&str]| {
-        let mut a = vec!["train", "--dataset", "idx", "--data-dir", d, "--quiet"];
+        let mut a = vec![
+            "train",
+            "--method",
+            "exact",
+            "--dataset",
+            "idx",
+            "--data-dir",
+            d,
+            "--quiet",
+        ];
         a.extend(extra);
         blindtuner(&a)
     };
@@ -286,6 +311,8 @@ fn bad_parameters_are_clear_errors() {
     assert_one_line_error(
         &blindtuner(&[
             "train",
+            "--method",
+            "exact",
             "--dataset",
             "digits",
             "--features",
@@ -299,6 +326,8 @@ fn bad_parameters_are_clear_errors() {
     assert_one_line_error(
         &blindtuner(&[
             "train",
+            "--method",
+            "exact",
             "--dataset",
             "digits",
             "--epochs",
@@ -482,4 +511,92 @@ fn bench_ops_on_seal_goes_through_the_trait() {
 fn bench_ops_bootstraps_only_where_a_bootstrappable_set_exists() {
     let o = blindtuner(&["bench", "ops", "--config", "n14", "--bootstrap", "--quiet"]);
     assert_one_line_error(&o, &["bootstrappable", "n16"]);
+}
+
+#[test]
+fn blindtuner_on_plain_reports_the_gaps_to_exact() {
+    let r = run_json(&[
+        "train",
+        "--method",
+        "blindtuner",
+        "--backend",
+        "plain",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "4",
+    ]);
+    assert_eq!(r["method"], "blindtuner");
+    assert_eq!(r["backend"], "plain");
+    let e = &r["encrypted"];
+    assert_eq!(e["slots"], 32768);
+    assert_eq!(e["levels"], 9);
+    assert_eq!(e["refresh"], "bootstrap");
+    assert_eq!(e["block"], "128 x 256");
+    assert_eq!(e["security"], "none (not encrypted)");
+    // On plain, the run is the approximate-plain run itself.
+    assert_eq!(r["accuracy"]["test"], e["approximate_plain"]["test"]);
+    let (approx, exact) = (
+        e["approximate_plain"]["test"].as_f64().unwrap(),
+        e["exact"]["test"].as_f64().unwrap(),
+    );
+    assert!(
+        approx > 0.85 && (approx - exact).abs() < 0.03,
+        "{approx} against {exact}"
+    );
+    let per_step = &e["ops_per_step"];
+    assert!(per_step["mul"].as_f64().unwrap() > 100.0);
+    assert!(per_step["refreshes"].as_f64().unwrap() >= 9.0, "{per_step}");
+    let curve = r["loss_curve"]["epochs"].as_array().unwrap();
+    assert_eq!(curve.len(), 4);
+    assert!(curve[3]["val_loss"].as_f64().unwrap() < curve[0]["val_loss"].as_f64().unwrap());
+    assert!(curve[0]["train_loss"].is_null());
+    for phase in [
+        "keygen",
+        "encrypt",
+        "train.softmax",
+        "train.matmul",
+        "train.refresh",
+        "train.validation",
+        "exact_run",
+    ] {
+        assert!(r["time"]["phases"][phase].is_number(), "missing phase {phase}");
+    }
+}
+
+#[test]
+fn bad_encrypted_settings_are_one_line_errors() {
+    let base = ["train", "--method", "blindtuner", "--dataset", "digits", "--quiet"];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        blindtuner(&args)
+    };
+    assert_one_line_error(&with(&["--backend", "native", "--params", "n99"]), &["n99"]);
+    // The toy bootstrapping set has two work levels: too few for the forward pass.
+    assert_one_line_error(
+        &with(&["--backend", "plain", "--params", "boot-toy-n12", "--batch", "32"]),
+        &["levels"],
+    );
+    // Without bootstrapping, --refresh bootstrap is refused and names the alternative.
+    assert_one_line_error(
+        &with(&[
+            "--backend",
+            "native",
+            "--params",
+            "toy-n12",
+            "--batch",
+            "32",
+            "--refresh",
+            "bootstrap",
+        ]),
+        &["--refresh client"],
+    );
+    assert_one_line_error(&with(&["--backend", "plain", "--weight-scale", "0"]), &["weight scale"]);
+    assert_one_line_error(&with(&["--backend", "plain", "--batch", "4096"]), &["batch"]);
+    // Ten classes need rows of two periods of 16.
+    assert_one_line_error(
+        &with(&["--backend", "plain", "--params", "boot-toy-n12"]),
+        &["two periods"],
+    );
 }

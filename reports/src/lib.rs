@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON layout below; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one `blindtuner train` run reports.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,6 +39,66 @@ pub struct RunReport {
     pub loss_curve: LossCurve,
     pub time: Timing,
     pub machine: Machine,
+    /// What an encrypted run (method `blindtuner`) adds: the backend, costs per step, and the
+    /// same training on plain and exact for comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<EncryptedRun>,
+}
+
+/// The encrypted side of a run: parameters, costs, and the accuracy gaps to the same training
+/// without encryption.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EncryptedRun {
+    /// The backend's parameter set, in words.
+    pub parameters: String,
+    /// `128-bit`, `toy (insecure)` or `none (not encrypted)`.
+    pub security: String,
+    pub slots: usize,
+    /// Levels of a fresh (or refreshed) ciphertext.
+    pub levels: usize,
+    /// `bootstrap` (the cloud alone) or `client` (interactive re-encryption).
+    pub refresh: String,
+    /// HETAL's block of `s0 x s1` slots.
+    pub block: String,
+    /// The public scale the weights are kept divided by.
+    pub weight_scale: f64,
+    /// Rotation keys the training asked for (bootstrapping's own come on top).
+    pub rotation_keys: usize,
+    /// The serialised cloud keys, where the run wrote them (the role commands do; an
+    /// in-process run does not serialise gigabytes of keys just to weigh them).
+    pub cloud_key_bytes: Option<u64>,
+    /// The client's upload: ciphertexts of features, labels and initial weights.
+    pub upload_ciphertexts: usize,
+    pub upload_bytes: u64,
+    /// Mean operations per training step (validation excluded).
+    pub ops_per_step: OpsPerStep,
+    /// Operations of the whole run, validation included.
+    pub ops_total: OpsPerStep,
+    /// Interactive refresh rounds with the client and their bytes, both ways (zero when the
+    /// cloud bootstraps).
+    pub client_rounds: u64,
+    pub client_bytes: u64,
+    /// The same training on plain with the identical circuit (approximate softmax, no noise),
+    /// and by the exact f64 trainer (exact softmax, cross-entropy early stopping).
+    pub approximate_plain: Accuracy,
+    pub exact: Accuracy,
+    /// `-log2` of the largest difference between the encrypted run's weights and the plain
+    /// run's after each epoch (decrypted by the client, in process only).
+    pub weight_bits_vs_plain: Vec<f64>,
+}
+
+/// Operation counts (means per step, or totals).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct OpsPerStep {
+    pub mul: f64,
+    pub mul_plain: f64,
+    pub mul_scalar: f64,
+    pub rotations: f64,
+    /// The rotations done in hoisted batches (a part of `rotations`).
+    pub hoisted_rotations: f64,
+    pub additions: f64,
+    /// Bootstraps, or client refreshes where the run refreshes through the client.
+    pub refreshes: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -72,13 +132,19 @@ pub struct Accuracy {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EpochLoss {
     pub epoch: usize,
-    pub train_loss: f64,
-    pub val_loss: f64,
-    pub val_accuracy: f64,
+    /// The mean loss of the epoch's batches (exact trainer); an encrypted run has none.
+    pub train_loss: Option<f64>,
+    /// The loss early stopping watches (see [`LossCurve::val_loss`]); an encrypted run without
+    /// early stopping computes none.
+    pub val_loss: Option<f64>,
+    /// Accuracy of the epoch's weights on the validation split, where the run can tell.
+    pub val_accuracy: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LossCurve {
+    /// What `val_loss` is: `cross-entropy`, or `brier` (the encrypted runs' validation loss).
+    pub val_loss: String,
     pub epochs: Vec<EpochLoss>,
     pub measured: bool,
 }

@@ -5,6 +5,7 @@
 mod bench_cmd;
 mod bench_trait;
 mod datasets_cmd;
+mod encrypted_train;
 mod output;
 mod train_cmd;
 

@@ -6,10 +6,10 @@ use anyhow::{Context, Result, bail};
 use blindtuner_datasets::{CATALOGUE, DatasetId};
 use blindtuner_features::{FeatureSplits, PixelSpec, Pixels};
 use blindtuner_reports::{
-    Accuracy, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, Machine, RunReport, SCHEMA_VERSION, Timing,
-    utc_now_rfc3339,
+    Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, Machine, RunReport, SCHEMA_VERSION,
+    Timing, utc_now_rfc3339,
 };
-use blindtuner_train::{Hyperparams, Progress, default_preset, preset};
+use blindtuner_train::{Hyperparams, Progress, SoftmaxRegression, default_preset, preset};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -17,17 +17,33 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The training algorithm.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Method {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// BlindTuner: HETAL's packing and circuits on the backend's ciphertexts (on `plain`, the
+    /// identical circuit without encryption), compared with plain and exact in every result.
+    Blindtuner,
     /// The f64 reference trainer: exact softmax, no encryption.
     Exact,
 }
 
 /// The engine the method runs on.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Backend {
-    /// Plain f64 arithmetic, no encryption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Plain f64 slots, no encryption, the same level accounting as `native`.
     Plain,
+    /// The native pure-Rust CKKS engine (bootstrapping at `boot-n16`).
+    Native,
+    /// Microsoft SEAL 4.0 CKKS (a binary built with `--features seal`; no bootstrapping).
+    Seal,
+}
+
+/// How an encrypted run restores levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Refresh {
+    /// The cloud bootstraps alone.
+    Bootstrap,
+    /// The client decrypts and re-encrypts (interactive; counted in rounds and bytes).
+    Client,
 }
 
 #[derive(Args)]
@@ -38,10 +54,30 @@ pub struct TrainArgs {
     /// Directory holding the files of a file-based data set.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Method::Exact)]
-    method: Method,
-    #[arg(long, value_enum, default_value_t = Backend::Plain)]
-    backend: Backend,
+    #[arg(long, value_enum, default_value_t = Method::Blindtuner)]
+    pub method: Method,
+    /// Engine of `--method blindtuner` (`exact` runs on plain f64).
+    #[arg(long, value_enum, default_value_t = Backend::Native)]
+    pub backend: Backend,
+    /// The backend's parameter set (native: boot-n16, boot-toy-n12, toy-n12, n14, peer-n16;
+    /// seal: seal-n14, seal-peer-n14, seal-peer-n16, toy-seal-n12); defaults to boot-n16 on
+    /// native (plain mimics its slots and levels) and seal-n14 on seal.
+    #[arg(long, value_name = "NAME")]
+    pub params: Option<String>,
+    /// How levels come back: bootstrapping (default where the backend has it) or through the
+    /// client.
+    #[arg(long, value_enum)]
+    pub refresh: Option<Refresh>,
+    /// The encrypted weights are kept divided by this public power of two, so that refreshing
+    /// them stays precise; their largest magnitude should stay below it.
+    #[arg(long, default_value_t = 16.0)]
+    pub weight_scale: f64,
+    /// Train on the first N training examples only (a quick run).
+    #[arg(long, value_name = "N")]
+    train_limit: Option<usize>,
+    /// Validate on the first N validation examples only.
+    #[arg(long, value_name = "N")]
+    val_limit: Option<usize>,
     /// Feature extractor: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std.
     #[arg(long, default_value = "pixels", value_parser = clap::builder::ValueParser::new(parse_pixel_spec))]
     features: PixelSpec,
@@ -63,13 +99,13 @@ pub struct TrainArgs {
     patience: Option<usize>,
     /// Seed of the training-set shuffle.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Write the JSON result to PATH (`-` for stdout, the table then goes to stderr).
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 fn dataset_names() -> clap::builder::PossibleValuesParser {
@@ -92,7 +128,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let start = Instant::now();
     let date = utc_now_rfc3339();
     let mut phases = BTreeMap::new();
-    let (Method::Exact, Backend::Plain) = (args.method, args.backend);
 
     let preset = match &args.preset {
         Some(name) => preset(name).context("unknown preset")?,
@@ -111,6 +146,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if hyper.batch == 0 || hyper.epochs == 0 || !(hyper.lr.is_finite() && hyper.lr > 0.0) {
         bail!("--batch and --epochs must be positive and --lr a positive number");
     }
+    if args.train_limit == Some(0) || args.val_limit == Some(0) {
+        bail!("--train-limit and --val-limit must be positive");
+    }
 
     let t = Instant::now();
     let id = DatasetId::from_name(&args.dataset).context("unknown data set")?;
@@ -120,28 +158,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let t = Instant::now();
     let spinner = spinner(args.quiet, format!("extracting {} features", args.features));
     let extractor = Pixels::fit(args.features, &data.train.images)?;
-    let features = FeatureSplits::extract(&extractor, &data)?;
+    let mut features = FeatureSplits::extract(&extractor, &data)?;
+    if let Some(n) = args.train_limit {
+        features.train = features.train.head(n);
+    }
+    if let Some(n) = args.val_limit {
+        features.val = features.val.head(n);
+    }
     spinner.finish_and_clear();
     phases.insert("features".to_string(), t.elapsed().as_secs_f64());
 
-    let t = Instant::now();
-    let steps_per_epoch = features.train.len().div_ceil(hyper.batch);
-    let bar = progress_bar(args.quiet, (steps_per_epoch * hyper.epochs) as u64);
-    let outcome = blindtuner_train::train(&features.train, &features.val, &hyper, args.seed, &mut |p| match p {
-        Progress::Step { step, .. } => bar.set_position(step as u64),
-        Progress::Epoch(r) => bar.set_message(format!(
-            "epoch {} val loss {:.4} acc {:.2} %",
-            r.epoch,
-            r.val_loss,
-            100.0 * r.val_accuracy
-        )),
-    })?;
-    bar.finish_and_clear();
-    let train_s = t.elapsed().as_secs_f64();
-    phases.insert("train".to_string(), train_s);
+    let trained = match args.method {
+        Method::Exact => exact(&features, &hyper, args.seed, args.quiet, &mut phases)?,
+        Method::Blindtuner => crate::encrypted_train::run(&args, &features, &hyper, &mut phases)?,
+    };
 
     let t = Instant::now();
-    let model = &outcome.model;
+    let model = &trained.model;
     let accuracy = Accuracy {
         train: model.evaluate(&features.train).accuracy,
         val: model.evaluate(&features.val).accuracy,
@@ -157,16 +190,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
         date,
         dataset: data.name.clone(),
         data_origin: data.origin.clone(),
-        method: "exact".into(),
-        backend: "plain".into(),
+        method: args
+            .method
+            .to_possible_value()
+            .expect("no skipped variants")
+            .get_name()
+            .into(),
+        backend: trained.backend.into(),
         features: FeatureInfo {
             extractor: features.extractor.clone(),
             dim: features.dim,
             dim_with_bias: features.dim + 1,
         },
-        n_train: data.train.len(),
-        n_val: data.val.len(),
-        n_test: data.test.len(),
+        n_train: features.train.len(),
+        n_val: features.val.len(),
+        n_test: features.test.len(),
         classes: data.classes,
         hyperparameters: HyperparamInfo {
             preset: preset.name.into(),
@@ -177,31 +215,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
             seed: args.seed,
             optimizer: "nesterov (Kim et al. 2018 schedule)".into(),
         },
-        epochs_run: outcome.epochs_run,
-        best_epoch: outcome.best_epoch,
-        stopped_early: outcome.stopped_early,
-        steps: outcome.steps,
+        epochs_run: trained.epochs_run,
+        best_epoch: trained.best_epoch,
+        stopped_early: trained.stopped_early,
+        steps: trained.steps,
         accuracy,
-        loss_curve: LossCurve {
-            epochs: outcome
-                .history
-                .iter()
-                .map(|r| EpochLoss {
-                    epoch: r.epoch,
-                    train_loss: r.train_loss,
-                    val_loss: r.val_loss,
-                    val_accuracy: r.val_accuracy,
-                })
-                .collect(),
-            measured: true,
-        },
+        loss_curve: trained.loss_curve,
         time: Timing {
             total_s: start.elapsed().as_secs_f64(),
-            per_step_s: train_s / outcome.steps.max(1) as f64,
+            per_step_s: trained.train_s / trained.steps.max(1) as f64,
             phases,
             measured: true,
         },
         machine: Machine::current(),
+        encrypted: trained.encrypted,
     };
 
     let table = format!("{}\n", report.summary_table());
@@ -218,20 +245,88 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 }
 
-fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
+/// What any method hands back for the report.
+pub struct Trained {
+    pub model: SoftmaxRegression,
+    pub backend: &'static str,
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    pub steps: usize,
+    pub loss_curve: LossCurve,
+    /// Seconds of training proper (the per-step time divides it).
+    pub train_s: f64,
+    pub encrypted: Option<EncryptedRun>,
+}
+
+/// The exact f64 trainer, with a progress bar.
+pub fn exact(
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+    seed: u64,
+    quiet: bool,
+    phases: &mut BTreeMap<String, f64>,
+) -> Result<Trained> {
+    let t = Instant::now();
+    let steps_per_epoch = features.train.len().div_ceil(hyper.batch);
+    let bar = progress_bar(quiet, "training", (steps_per_epoch * hyper.epochs) as u64);
+    let outcome = blindtuner_train::train(&features.train, &features.val, hyper, seed, &mut |p| match p {
+        Progress::Step { step, .. } => bar.set_position(step as u64),
+        Progress::Epoch(r) => bar.set_message(format!(
+            "epoch {} val loss {:.4} acc {:.2} %",
+            r.epoch,
+            r.val_loss,
+            100.0 * r.val_accuracy
+        )),
+    })?;
+    bar.finish_and_clear();
+    let train_s = t.elapsed().as_secs_f64();
+    phases.insert("train".to_string(), train_s);
+    Ok(Trained {
+        model: outcome.model,
+        backend: "plain",
+        epochs_run: outcome.epochs_run,
+        best_epoch: outcome.best_epoch,
+        stopped_early: outcome.stopped_early,
+        steps: outcome.steps,
+        loss_curve: LossCurve {
+            val_loss: "cross-entropy".into(),
+            epochs: outcome
+                .history
+                .iter()
+                .map(|r| EpochLoss {
+                    epoch: r.epoch,
+                    train_loss: Some(r.train_loss),
+                    val_loss: Some(r.val_loss),
+                    val_accuracy: Some(r.val_accuracy),
+                })
+                .collect(),
+            measured: true,
+        },
+        train_s,
+        encrypted: None,
+    })
+}
+
+/// A bar over `len` steps, labelled `what`, ticking on its own so that its ETA moves during long
+/// steps.
+pub fn progress_bar(quiet: bool, what: &str, len: u64) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
+    bar.enable_steady_tick(Duration::from_millis(500));
     bar.set_style(
-        ProgressStyle::with_template("training [{bar:30}] {pos}/{len} steps, ETA {eta} {msg}")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{what} [{{bar:30}}] {{pos}}/{{len}} steps, ETA {{eta}} {{msg}}"
+        ))
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar
 }
 
-fn spinner(quiet: bool, msg: String) -> ProgressBar {
+pub fn spinner(quiet: bool, msg: String) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }

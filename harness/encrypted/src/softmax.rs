@@ -102,6 +102,8 @@ pub struct Softmax {
     padding: Option<Vec<f64>>,
     /// 1 on the first column of every row.
     first_column: Vec<f64>,
+    /// 1 on the first period (`c_pad` columns) of every row.
+    first_period: Vec<f64>,
     /// 1 on the real classes, 0 on the padded ones.
     real_classes: Vec<f64>,
     /// `(f + 1) / 2`.
@@ -166,6 +168,7 @@ impl Softmax {
             input: shape.slots_from(|_, t| if t < c { 1.0 / two_r } else { 0.0 }),
             padding,
             first_column: shape.slots_from(|_, t| f64::from(u8::from(t == 0))),
+            first_period: shape.slots_from(|_, t| f64::from(u8::from(t < c))),
             real_classes: shape.slots_from(|i, t| f64::from(u8::from(class(i, t) < classes))),
             compare_last,
             extension,
@@ -378,14 +381,19 @@ impl Softmax {
         if padded != 0.0 {
             sum = cloud.add_scalar(&sum, -padded)?;
         }
-        // z' = Σ / Y; y / Y = (2 - z') / Y, t = 1 - z'.
-        let mut y = cloud.add_scalar(
-            &cloud.mul_scalar(&sum, -1.0 / (INVERSE_SCALE * INVERSE_SCALE))?,
-            2.0 / INVERSE_SCALE,
+        // z' = Σ / Y; y / Y = (2 - z') / Y, t = 1 - z', on the first period only: elsewhere the
+        // window sums are garbage, where t outside [-1, 1] would square itself out of any
+        // range, so both start at zero there (the masks cost what constants would).
+        let first = |v: f64| self.first_period.iter().map(|m| m * v).collect::<Vec<_>>();
+        let mut y = cloud.add_plain(
+            &cloud.mul_plain(&sum, &first(-1.0 / (INVERSE_SCALE * INVERSE_SCALE)))?,
+            &first(2.0 / INVERSE_SCALE),
         )?;
-        let mut t = cloud.add_scalar(&cloud.mul_scalar(&sum, -1.0 / INVERSE_SCALE)?, 1.0)?;
+        let mut t = cloud.add_plain(&cloud.mul_plain(&sum, &first(-1.0 / INVERSE_SCALE))?, &first(1.0))?;
         for _ in 0..INVERSE_ITERATIONS {
-            t = Self::square(cloud, levels, t)?;
+            // t must keep a level after its square for `1 + t`, or both would be refreshed.
+            t = levels.ready(cloud, "the softmax", t, 2)?;
+            t = cloud.mul(&t, &t)?;
             y = Self::product(cloud, levels, y, cloud.add_scalar(&t, 1.0)?)?;
         }
         Self::product(cloud, levels, e, y)

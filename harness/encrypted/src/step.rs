@@ -42,6 +42,10 @@ pub fn step_depth(softmax: &Softmax) -> usize {
 /// input mask on its result, so that unrefreshable logits (up to `R / M`) never need a refresh.
 const FORWARD_LEVELS: usize = DIAG_ABT_DEPTH + 1;
 
+/// The fewest levels between refreshes a training step can run with: the refreshed weights
+/// feed the momentum and then the forward pass.
+pub const MIN_LEVELS: usize = FORWARD_LEVELS + 1;
+
 /// Where a step's time went. Each phase counts its own work; the refreshes made inside any of
 /// them are counted apart, under `refresh`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -263,6 +263,12 @@ pub enum TrainingEvent<'a, Ct> {
 pub struct TrainingRun<Ct> {
     /// The weights of the best epoch by the client's verdicts.
     pub model: EncryptedModel<Ct>,
+    pub stats: TrainingStats,
+}
+
+/// What a run did and cost.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingStats {
     pub epochs_run: usize,
     /// 1-based epoch kept.
     pub best_epoch: usize,
@@ -276,6 +282,8 @@ pub struct TrainingRun<Ct> {
     pub counts: OpCounts,
     /// The operations of the steps alone.
     pub step_counts: OpCounts,
+    /// The refreshes (bootstraps or client rounds) of the steps alone.
+    pub step_refreshes: u64,
     pub refresh: RefreshStats,
 }
 
@@ -283,7 +291,9 @@ pub struct TrainingRun<Ct> {
 pub type Judge<'a, Ct> = dyn FnMut(usize, &Ct) -> Result<Verdict, EncryptedError> + 'a;
 
 /// Trains from `data.initial` on the cloud. After each epoch `judge` (the client) receives the
-/// encrypted validation loss and answers with its verdict; `on_event` sees every step and epoch.
+/// encrypted validation loss and answers with its verdict; without patience (no early
+/// stopping) no loss is computed and the last epoch is kept. `on_event` sees every step and
+/// epoch.
 pub fn train<C: Cloud>(
     cloud: &CountingCloud<C>,
     levels: &Levels<C::Ciphertext>,
@@ -299,23 +309,14 @@ where
     let (start_counts, start_refresh) = (cloud.counts(), levels.stats());
     let total = plan.epochs * data.train.len();
     let mut model = data.initial.clone();
-    let mut run = TrainingRun {
-        model: model.clone(),
-        epochs_run: 0,
-        best_epoch: 0,
-        steps: 0,
-        stopped_early: false,
-        times: StepTimes::default(),
-        validation: std::time::Duration::ZERO,
-        counts: OpCounts::default(),
-        step_counts: OpCounts::default(),
-        refresh: RefreshStats::default(),
-    };
+    let mut best = model.clone();
+    let mut run = TrainingStats::default();
     for epoch in 1..=plan.epochs {
         for batch in &data.train {
-            let before = cloud.counts();
+            let (before, refreshes) = (cloud.counts(), levels.stats().refreshes);
             let times = model.step(cloud, levels, &softmax, &batch.x, &batch.labels, plan.lr)?;
             let counts = cloud.counts() - before;
+            run.step_refreshes += levels.stats().refreshes - refreshes;
             run.steps += 1;
             run.times += times;
             run.step_counts = run.step_counts + counts;
@@ -327,16 +328,24 @@ where
                 counts,
             });
         }
-        let started = std::time::Instant::now();
-        let refreshing = levels.stats().time;
-        let loss = validation_loss(cloud, levels, &softmax, &model, &data.val)?;
-        let refresh = levels.stats().time.saturating_sub(refreshing);
-        run.validation += started.elapsed().saturating_sub(refresh);
-        run.times.refresh += refresh;
-        let verdict = judge(epoch, &loss)?;
+        // Without early stopping nothing needs the loss: the last epoch's weights are kept.
+        let verdict = if plan.patience.is_none() {
+            Verdict {
+                improved: true,
+                stop: false,
+            }
+        } else {
+            let started = std::time::Instant::now();
+            let refreshing = levels.stats().time;
+            let loss = validation_loss(cloud, levels, &softmax, &model, &data.val)?;
+            let refresh = levels.stats().time.saturating_sub(refreshing);
+            run.validation += started.elapsed().saturating_sub(refresh);
+            run.times.refresh += refresh;
+            judge(epoch, &loss)?
+        };
         run.epochs_run = epoch;
         if verdict.improved {
-            run.model = model.clone();
+            best = model.clone();
             run.best_epoch = epoch;
         }
         on_event(TrainingEvent::Epoch {
@@ -351,5 +360,8 @@ where
     }
     run.counts = cloud.counts() - start_counts;
     run.refresh = levels.stats() - start_refresh;
-    Ok(run)
+    Ok(TrainingRun {
+        model: best,
+        stats: run,
+    })
 }

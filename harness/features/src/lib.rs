@@ -181,6 +181,16 @@ pub struct Features {
 }
 
 impl Features {
+    /// The first `n` rows (all of them if there are fewer).
+    pub fn head(&self, n: usize) -> Features {
+        let n = n.min(self.len());
+        Features {
+            x: Matrix::from_rows(n, self.x.cols, self.x.data[..n * self.x.cols].to_vec()),
+            labels: self.labels[..n].to_vec(),
+            classes: self.classes,
+        }
+    }
+
     pub fn extract(
         extractor: &dyn FeatureExtractor,
         examples: &Examples,

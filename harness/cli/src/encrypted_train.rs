@@ -1,0 +1,437 @@
+//! `blindtuner train --method blindtuner`: the encrypted training in one process (client and
+//! cloud side by side, talking through the same types a deployment uses), reported beside the
+//! same training on plain (the identical circuit without encryption) and by the exact trainer.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use blindtuner_backend::plain::PlainBackend;
+use blindtuner_backend::{Backend, Capabilities};
+use blindtuner_encrypted::EncryptedError;
+use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
+use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh as RefreshCircuit};
+use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingStats, read_loss, train};
+use blindtuner_features::{FeatureSplits, Matrix};
+use blindtuner_native::NativeBackend;
+use blindtuner_reports::{Accuracy, EncryptedRun, EpochLoss, LossCurve, OpsPerStep};
+use blindtuner_train::{EarlyStopping, Hyperparams, SoftmaxRegression};
+
+use crate::train_cmd::{Backend as BackendName, Refresh, TrainArgs, Trained, exact, progress_bar, spinner};
+
+/// The native set whose slots and levels `plain` mimics unless `--params` names another.
+const DEFAULT_NATIVE: &str = "boot-n16";
+
+/// One run of the loop on one backend, with what the report needs.
+struct Outcome {
+    /// The best epoch's weights, decrypted by the client.
+    weights: Matrix,
+    /// Each epoch's weights, decrypted by the client (observability, in process only).
+    epoch_weights: Vec<Matrix>,
+    /// The decrypted validation losses and the accuracy of each epoch's weights.
+    epochs: Vec<EpochLoss>,
+    run: TrainingStats,
+    caps: Capabilities,
+    refresh: &'static str,
+    rotation_keys: usize,
+    upload_ciphertexts: usize,
+    upload_bytes: u64,
+    /// Seconds of key generation, encryption of the upload, training, decryption.
+    keygen_s: f64,
+    encrypt_s: f64,
+    train_s: f64,
+    decrypt_s: f64,
+}
+
+/// `--method blindtuner` on the backend of `args`.
+pub fn run(
+    args: &TrainArgs,
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+    phases: &mut BTreeMap<String, f64>,
+) -> Result<Trained> {
+    // Refuse a plan the backend cannot run before any work.
+    let caps = match args.backend {
+        BackendName::Plain | BackendName::Native => {
+            NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?.capabilities()
+        }
+        BackendName::Seal => seal_capabilities(args)?,
+    };
+    let plan = plan(features, hyper, args, &caps)?;
+    let minimum = blindtuner_encrypted::step::MIN_LEVELS;
+    if caps.max_level < minimum {
+        bail!(
+            "{} has {} levels; the training needs at least {minimum} between refreshes",
+            caps.parameters,
+            caps.max_level
+        );
+    }
+
+    if args.refresh == Some(Refresh::Bootstrap) && !caps.bootstrap {
+        bail!(
+            "{} cannot bootstrap: use --refresh client (the client re-encrypts, interactively)",
+            caps.parameters
+        );
+    }
+
+    let mut exact_phases = BTreeMap::new();
+    let exact = exact(features, hyper, args.seed, args.quiet, &mut exact_phases)?;
+    phases.insert("exact_run".into(), exact_phases["train"]);
+
+    let (name, outcome, plain) = match args.backend {
+        BackendName::Plain => {
+            let native = NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?.capabilities();
+            let plain = plain_like(&native)?;
+            let outcome = run_on(&plain, args.refresh, args, features, hyper, "plain", None)?;
+            ("plain", outcome, None)
+        }
+        BackendName::Native => {
+            let backend = NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?;
+            let plain = run_on(
+                &plain_like(&backend.capabilities())?,
+                None,
+                args,
+                features,
+                hyper,
+                "plain",
+                None,
+            )?;
+            let outcome = run_on(
+                &backend,
+                args.refresh,
+                args,
+                features,
+                hyper,
+                "native",
+                Some(&plain.epoch_weights),
+            )?;
+            ("native", outcome, Some(plain))
+        }
+        BackendName::Seal => seal(args, features, hyper)?,
+    };
+
+    let evaluate = |w: &Matrix| {
+        let model = SoftmaxRegression { weights: w.clone() };
+        Accuracy {
+            train: model.evaluate(&features.train).accuracy,
+            val: model.evaluate(&features.val).accuracy,
+            test: model.evaluate(&features.test).accuracy,
+            measured: true,
+        }
+    };
+    let approximate_plain = evaluate(&plain.as_ref().unwrap_or(&outcome).weights);
+    if let Some(plain) = &plain {
+        phases.insert("plain_run".into(), plain.train_s);
+    }
+    let exact_accuracy = evaluate(&exact.model.weights);
+
+    let run = &outcome.run;
+    let steps = run.steps.max(1) as f64;
+    for (phase, seconds) in [
+        ("keygen", outcome.keygen_s),
+        ("encrypt", outcome.encrypt_s),
+        ("train", outcome.train_s),
+        ("train.matmul", run.times.matmul.as_secs_f64()),
+        ("train.softmax", run.times.softmax.as_secs_f64()),
+        ("train.update", run.times.update.as_secs_f64()),
+        ("train.refresh", run.times.refresh.as_secs_f64()),
+        ("train.validation", run.validation.as_secs_f64()),
+        ("decrypt", outcome.decrypt_s),
+    ] {
+        phases.insert(phase.into(), seconds);
+    }
+    let bits = match &plain {
+        Some(plain) => outcome
+            .epoch_weights
+            .iter()
+            .zip(&plain.epoch_weights)
+            .map(|(a, b)| precision_bits(a, b))
+            .collect(),
+        None => Vec::new(),
+    };
+    let encrypted = EncryptedRun {
+        parameters: outcome.caps.parameters.clone(),
+        security: outcome.caps.security.to_string(),
+        slots: outcome.caps.slots,
+        levels: outcome.caps.max_level,
+        refresh: outcome.refresh.into(),
+        block: plan.shape.to_string(),
+        weight_scale: args.weight_scale,
+        rotation_keys: outcome.rotation_keys,
+        cloud_key_bytes: None,
+        upload_ciphertexts: outcome.upload_ciphertexts,
+        upload_bytes: outcome.upload_bytes,
+        ops_per_step: ops(run.step_counts, run.step_refreshes, steps),
+        ops_total: ops(run.counts, run.refresh.refreshes, 1.0),
+        client_rounds: run.refresh.client_rounds,
+        client_bytes: run.refresh.client_bytes,
+        approximate_plain,
+        exact: exact_accuracy,
+        weight_bits_vs_plain: bits,
+    };
+    Ok(Trained {
+        model: SoftmaxRegression {
+            weights: outcome.weights,
+        },
+        backend: name,
+        epochs_run: run.epochs_run,
+        best_epoch: run.best_epoch,
+        stopped_early: run.stopped_early,
+        steps: run.steps,
+        loss_curve: LossCurve {
+            val_loss: "brier (the encrypted validation loss, decrypted by the client)".into(),
+            epochs: outcome.epochs,
+            measured: true,
+        },
+        train_s: outcome.train_s,
+        encrypted: Some(encrypted),
+    })
+}
+
+/// The training plan for `caps`' slots.
+fn plan(features: &FeatureSplits, hyper: &Hyperparams, args: &TrainArgs, caps: &Capabilities) -> Result<TrainingPlan> {
+    Ok(TrainingPlan::new(
+        features.train.classes,
+        features.train.x.cols,
+        hyper.batch,
+        caps.slots,
+        hyper.lr,
+        hyper.epochs,
+        hyper.patience,
+        args.weight_scale,
+    )?)
+}
+
+/// The plain backend with the slots and levels of `caps`.
+fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
+    Ok(PlainBackend::new(caps.slots, caps.max_level)?)
+}
+
+/// `-log2` of the largest difference of two weight matrices.
+fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
+    let err = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    -err.log2()
+}
+
+/// Counts over `per`, with `refreshes` (bootstraps or client rounds).
+fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
+    OpsPerStep {
+        mul: c.mul as f64 / per,
+        mul_plain: c.mul_plain as f64 / per,
+        mul_scalar: c.mul_scalar as f64 / per,
+        rotations: c.rotations as f64 / per,
+        hoisted_rotations: c.hoisted_rotations as f64 / per,
+        additions: c.additions as f64 / per,
+        refreshes: refreshes as f64 / per,
+    }
+}
+
+/// The SEAL backend at `--params` (default `seal-n14`).
+#[cfg(feature = "seal")]
+fn seal_backend(args: &TrainArgs) -> Result<blindtuner_seal::SealBackend> {
+    Ok(blindtuner_seal::SealBackend::named(
+        args.params.as_deref().unwrap_or("seal-n14"),
+    )?)
+}
+
+#[cfg(feature = "seal")]
+fn seal_capabilities(args: &TrainArgs) -> Result<Capabilities> {
+    Ok(seal_backend(args)?.capabilities())
+}
+
+/// SEAL, refreshing through the client (it cannot bootstrap).
+#[cfg(feature = "seal")]
+fn seal(
+    args: &TrainArgs,
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+) -> Result<(&'static str, Outcome, Option<Outcome>)> {
+    let backend = seal_backend(args)?;
+    let plain = run_on(
+        &plain_like(&backend.capabilities())?,
+        None,
+        args,
+        features,
+        hyper,
+        "plain",
+        None,
+    )?;
+    let outcome = run_on(
+        &backend,
+        args.refresh,
+        args,
+        features,
+        hyper,
+        "seal",
+        Some(&plain.epoch_weights),
+    )?;
+    Ok(("seal", outcome, Some(plain)))
+}
+
+#[cfg(not(feature = "seal"))]
+fn seal_capabilities(_: &TrainArgs) -> Result<Capabilities> {
+    bail!(
+        "backend `seal` is not compiled into this binary: rebuild with `--features seal` \
+         (needs apt packages cmake and libclang-dev)"
+    )
+}
+
+#[cfg(not(feature = "seal"))]
+fn seal(args: &TrainArgs, _: &FeatureSplits, _: &Hyperparams) -> Result<(&'static str, Outcome, Option<Outcome>)> {
+    seal_capabilities(args)?;
+    bail!("backend `seal` is not compiled into this binary")
+}
+
+/// Client and cloud of `backend` in one process: keys, the upload, the loop, the decryption.
+/// `reference` holds the plain run's weights per epoch, to show the precision as it goes.
+fn run_on<B>(
+    backend: &B,
+    refresh: Option<Refresh>,
+    args: &TrainArgs,
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+    label: &'static str,
+    reference: Option<&[Matrix]>,
+) -> Result<Outcome>
+where
+    B: Backend + Sync,
+    B::Client: Send,
+{
+    let caps = backend.capabilities();
+    let plan = plan(features, hyper, args, &caps)?;
+    let rotations = plan.rotations()?;
+
+    let t = Instant::now();
+    let wait = spinner(
+        args.quiet,
+        format!(
+            "{label}: generating keys ({} rotations, {})",
+            rotations.len(),
+            caps.parameters
+        ),
+    );
+    let (client, cloud) = backend.keygen(&rotations)?;
+    wait.finish_and_clear();
+    let keygen_s = t.elapsed().as_secs_f64();
+    let cloud = CountingCloud::new(cloud);
+    let client = Mutex::new(client);
+    let lock = || client.lock().map_err(|_| anyhow::anyhow!("the client failed earlier"));
+
+    let t = Instant::now();
+    let wait = spinner(args.quiet, format!("{label}: encrypting the upload"));
+    let upload = EncryptedData::encrypt(&mut *lock()?, &plan, &features.train, &features.val, args.seed)?;
+    let mut upload_bytes = 0u64;
+    let mut upload_ciphertexts = 0usize;
+    for ct in upload.ciphertexts() {
+        upload_bytes += backend.ciphertext_to_bytes(ct)?.len() as u64;
+        upload_ciphertexts += 1;
+    }
+    wait.finish_and_clear();
+    let encrypt_s = t.elapsed().as_secs_f64();
+
+    let bootstrap;
+    let through_client;
+    let refresher: &dyn RefreshCircuit<B::Ciphertext> = match refresh.unwrap_or(if caps.bootstrap {
+        Refresh::Bootstrap
+    } else {
+        Refresh::Client
+    }) {
+        Refresh::Bootstrap => {
+            bootstrap = Bootstrap::new(&cloud)
+                .context("--refresh bootstrap (use --refresh client for backends without bootstrapping)")?;
+            &bootstrap
+        }
+        Refresh::Client => {
+            through_client = ClientRefresh::new(backend, &client);
+            &through_client
+        }
+    };
+
+    let t = Instant::now();
+    let bar = progress_bar(
+        args.quiet,
+        &format!("{label} ({})", refresher.name()),
+        (plan.epochs * upload.train.len()) as u64,
+    );
+    let mut stopping = EarlyStopping::new(plan.patience);
+    let last_loss = std::cell::Cell::new(None);
+    let poisoned = || EncryptedError::Unsupported("the client failed earlier".into());
+    let mut epoch_weights = Vec::new();
+    let mut epochs = Vec::new();
+    let mut failure = None;
+    let run = train(
+        &cloud,
+        &Levels::refreshing(refresher),
+        &plan,
+        &upload,
+        &mut |epoch, loss| {
+            let loss = read_loss(&*client.lock().map_err(|_| poisoned())?, loss)?;
+            last_loss.set(Some(loss));
+            Ok(stopping.observe(epoch, loss))
+        },
+        &mut |event| match event {
+            TrainingEvent::Step { step, counts, .. } => {
+                bar.set_position(step as u64);
+                bar.set_message(format!("{} refreshes last step", counts.bootstraps));
+            }
+            TrainingEvent::Epoch { epoch, model, .. } => {
+                let decrypted = client.lock().map_err(|_| poisoned()).and_then(|c| model.decrypt(&*c));
+                match decrypted {
+                    Ok(w) => {
+                        let accuracy = SoftmaxRegression { weights: w.clone() }
+                            .evaluate(&features.val)
+                            .accuracy;
+                        let bits = reference
+                            .and_then(|r| r.get(epoch - 1))
+                            .map(|r| format!(", weights to {:.1} bits of plain's", precision_bits(&w, r)))
+                            .unwrap_or_default();
+                        let loss = last_loss.take();
+                        let brier = loss.map(|l| format!("validation Brier {l:.5}, ")).unwrap_or_default();
+                        bar.println(format!(
+                            "{label} epoch {epoch}: {brier}validation accuracy {:.2} %{bits}",
+                            100.0 * accuracy
+                        ));
+                        epochs.push(EpochLoss {
+                            epoch,
+                            train_loss: None,
+                            val_loss: loss,
+                            val_accuracy: Some(accuracy),
+                        });
+                        epoch_weights.push(w);
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        bail!("decrypting the weights after an epoch: {e}");
+    }
+    let train_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let weights = run.model.decrypt(&*lock()?)?;
+    let decrypt_s = t.elapsed().as_secs_f64();
+    Ok(Outcome {
+        weights,
+        epoch_weights,
+        epochs,
+        run: run.stats,
+        caps,
+        refresh: refresher.name(),
+        rotation_keys: rotations.len(),
+        upload_ciphertexts,
+        upload_bytes,
+        keygen_s,
+        encrypt_s,
+        train_s,
+        decrypt_s,
+    })
+}
