@@ -88,25 +88,7 @@ pub fn run(
         }
         BackendName::Native => {
             let backend = NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?;
-            let plain = run_on(
-                &plain_like(&backend.capabilities())?,
-                None,
-                args,
-                features,
-                hyper,
-                "plain",
-                None,
-            )?;
-            let outcome = run_on(
-                &backend,
-                args.refresh,
-                args,
-                features,
-                hyper,
-                "native",
-                Some(&plain.epoch_weights),
-            )?;
-            ("native", outcome, Some(plain))
+            beside_plain(&backend, "native", args, features, hyper)?
         }
         BackendName::Seal => seal(args, features, hyper)?,
     };
@@ -203,6 +185,33 @@ fn plan(features: &FeatureSplits, hyper: &Hyperparams, args: &TrainArgs, caps: &
     )?)
 }
 
+/// The plain run with `backend`'s slots and levels, then the run on `backend` compared with it
+/// epoch by epoch.
+fn beside_plain<B>(
+    backend: &B,
+    label: &'static str,
+    args: &TrainArgs,
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+) -> Result<(&'static str, Outcome, Option<Outcome>)>
+where
+    B: Backend + Sync,
+    B::Client: Send,
+{
+    let plain = plain_like(&backend.capabilities())?;
+    let reference = run_on(&plain, None, args, features, hyper, "plain", None)?;
+    let outcome = run_on(
+        backend,
+        args.refresh,
+        args,
+        features,
+        hyper,
+        label,
+        Some(&reference.epoch_weights),
+    )?;
+    Ok((label, outcome, Some(reference)))
+}
+
 /// The plain backend with the slots and levels of `caps`.
 fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
     Ok(PlainBackend::new(caps.slots, caps.max_level)?)
@@ -252,26 +261,7 @@ fn seal(
     features: &FeatureSplits,
     hyper: &Hyperparams,
 ) -> Result<(&'static str, Outcome, Option<Outcome>)> {
-    let backend = seal_backend(args)?;
-    let plain = run_on(
-        &plain_like(&backend.capabilities())?,
-        None,
-        args,
-        features,
-        hyper,
-        "plain",
-        None,
-    )?;
-    let outcome = run_on(
-        &backend,
-        args.refresh,
-        args,
-        features,
-        hyper,
-        "seal",
-        Some(&plain.epoch_weights),
-    )?;
-    Ok(("seal", outcome, Some(plain)))
+    beside_plain(&seal_backend(args)?, "seal", args, features, hyper)
 }
 
 #[cfg(not(feature = "seal"))]
