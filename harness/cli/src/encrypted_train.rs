@@ -368,7 +368,7 @@ where
         &mut |event| match event {
             TrainingEvent::Step { step, counts, .. } => {
                 bar.set_position(step as u64);
-                bar.set_message(format!("{} refreshes last step", counts.bootstraps));
+                bar.set_message(format!("{} bootstraps last step", counts.bootstraps));
             }
             TrainingEvent::Epoch { epoch, model, .. } => {
                 let decrypted = client.lock().map_err(|_| poisoned()).and_then(|c| model.decrypt(&*c));
