@@ -69,8 +69,8 @@ fn steps(slots: usize) -> Vec<i64> {
 }
 
 /// Checks every operation of `backend` against plain to `min_bits` bits, level accounting,
-/// bootstrapping (or its refusal), serialisation of ciphertexts and keys with their corruption,
-/// and the error cases. Returns the precision of each operation.
+/// bootstrapping (or its refusal), serialisation of ciphertexts, keys and the client's secret
+/// with their corruption, and the error cases. Returns the precision of each operation.
 pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     let caps = backend.capabilities();
     let n = caps.slots;
@@ -181,6 +181,31 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
         backend.cloud_from_bytes(&keys[..keys.len() - 1]).is_err(),
         "truncated keys were accepted"
     );
+    // The client's secret round-trips: the restored client decrypts the original's
+    // ciphertexts, and the original decrypts the restored one's.
+    let secret = backend.client_to_bytes(&p.client).expect("client_to_bytes");
+    let mut restored = backend.client_from_bytes(&secret).expect("client_from_bytes");
+    let values = restored.decrypt(&ab).expect("decrypt with the restored client");
+    let reference = p.plain_client.decrypt(&pab).expect("plain decrypt");
+    assert!(
+        bits(&reference, &values) >= min_bits,
+        "the restored client decrypts the original's ciphertext to {:.1} bits",
+        bits(&reference, &values)
+    );
+    let by_restored = restored.encrypt(&x).expect("encrypt with the restored client");
+    p.compare("encrypt by the restored client", &by_restored, &pa);
+    for cut in [0, secret.len() / 2, secret.len() - 1] {
+        assert!(
+            matches!(backend.client_from_bytes(&secret[..cut]), Err(BackendError::Format(_))),
+            "a client secret cut at {cut} was accepted"
+        );
+    }
+    let mut damaged = secret.clone();
+    damaged[secret.len() / 2] ^= 0x10;
+    assert!(
+        matches!(backend.client_from_bytes(&damaged), Err(BackendError::Format(_))),
+        "a damaged client secret was accepted"
+    );
 
     // Error cases.
     assert!(matches!(
@@ -210,7 +235,7 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     p.measured
 }
 
-/// Data of one parameter set is refused by another: ciphertexts and keys.
+/// Data of one parameter set is refused by another: ciphertexts, keys and client secrets.
 pub fn check_foreign<B: Backend>(one: &B, other: &B) {
     let (mut client, cloud) = one.keygen(&[1]).expect("keygen");
     let ct = client.encrypt(&[0.5]).expect("encrypt");
@@ -223,6 +248,11 @@ pub fn check_foreign<B: Backend>(one: &B, other: &B) {
     assert!(
         other.cloud_from_bytes(&keys).is_err(),
         "keys of another parameter set were accepted"
+    );
+    let secret = one.client_to_bytes(&client).expect("client_to_bytes");
+    assert!(
+        other.client_from_bytes(&secret).is_err(),
+        "a client secret of another parameter set was accepted"
     );
 }
 

@@ -21,6 +21,14 @@ pub mod plain;
 
 use std::fmt;
 
+/// FNV-1a, 64 bits: the checksum of the backends' wire formats. It detects corruption and
+/// truncation; it proves nothing against forgery.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Security of a backend's parameter set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -92,6 +100,14 @@ pub trait Backend {
     /// Fresh keys: the secret stays with the client; the cloud gets what products and the
     /// rotations by `rotations` (any sign) need.
     fn keygen(&self, rotations: &[i64]) -> Result<(Self::Client, Self::Cloud), BackendError>;
+
+    /// The client's secret, for the data owner's own storage between sessions; it is never sent
+    /// anywhere.
+    fn client_to_bytes(&self, client: &Self::Client) -> Result<Vec<u8>, BackendError>;
+
+    /// A client restored from [`Backend::client_to_bytes`], refusing corrupt data and data of
+    /// another parameter set.
+    fn client_from_bytes(&self, bytes: &[u8]) -> Result<Self::Client, BackendError>;
 
     /// A cloud rebuilt from [`Cloud::keys_to_bytes`], as a server receives it.
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<Self::Cloud, BackendError>;

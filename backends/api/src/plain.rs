@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{Backend, BackendError, Capabilities, Client, Cloud, Security};
+use crate::{Backend, BackendError, Capabilities, Client, Cloud, Security, fnv1a};
 
 /// Plain "parameters": the slot count and the level budget to mimic.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,7 @@ pub struct PlainCloud {
 
 const CIPHERTEXT_MAGIC: &[u8; 4] = b"BTPC";
 const KEYS_MAGIC: &[u8; 4] = b"BTPK";
+const CLIENT_MAGIC: &[u8; 4] = b"BTPS";
 
 impl PlainBackend {
     /// `slots` slots (at least one) and `max_level` levels per fresh ciphertext.
@@ -54,7 +55,7 @@ impl PlainBackend {
 
     /// Appends the checksum that [`Self::body`] verifies.
     fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
-        let sum = checksum(&bytes);
+        let sum = fnv1a(&bytes);
         bytes.extend_from_slice(&sum.to_le_bytes());
         bytes
     }
@@ -66,7 +67,7 @@ impl PlainBackend {
             return Err(BackendError::Format("not plain-backend data of this kind".into()));
         }
         let (bytes, sum) = bytes.split_at(bytes.len() - 8);
-        if sum != checksum(bytes).to_le_bytes() {
+        if sum != fnv1a(bytes).to_le_bytes() {
             return Err(BackendError::Format("checksum mismatch".into()));
         }
         if bytes[..header.len()] != header[..] {
@@ -100,13 +101,6 @@ impl PlainBackend {
     }
 }
 
-/// FNV-1a, 64 bits: detects corruption, proves nothing against forgery.
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
@@ -137,6 +131,17 @@ impl Backend for PlainBackend {
                 rotations,
             },
         ))
+    }
+
+    fn client_to_bytes(&self, _: &PlainClient) -> Result<Vec<u8>, BackendError> {
+        Ok(Self::seal(self.header(CLIENT_MAGIC)))
+    }
+
+    fn client_from_bytes(&self, bytes: &[u8]) -> Result<PlainClient, BackendError> {
+        match self.body(bytes, CLIENT_MAGIC)? {
+            [] => Ok(PlainClient { backend: self.clone() }),
+            _ => Err(BackendError::Format("a plain client holds nothing".into())),
+        }
     }
 
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<PlainCloud, BackendError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud};
 use blindtuner_rlwe::{Reader, Writer};
 
-use crate::ffi::{self, Decryptor, Encoder, Encryptor, Evaluator, KSwitchKeys, KeyGenerator};
+use crate::ffi::{self, Decryptor, Encoder, Encryptor, Evaluator, KSwitchKeys, KeyGenerator, SecretKey};
 use crate::params::{PARAMETER_SETS, SealLiteral, SealParams};
 use crate::wire::{self, Kind, wire_error};
 
@@ -30,6 +30,8 @@ pub struct SealClient {
     encoder: Encoder,
     encryptor: Encryptor,
     decryptor: Decryptor,
+    /// Kept for [`Backend::client_to_bytes`].
+    secret: SecretKey,
 }
 
 /// The cloud: the evaluator, relinearisation keys and the Galois keys of `steps`; built from
@@ -201,6 +203,18 @@ impl SealBackend {
         self.cloud(relin, galois, steps)
     }
 
+    /// The client of the secret `sk`.
+    fn client(&self, sk: SecretKey) -> Result<SealClient, BackendError> {
+        let p = &self.params;
+        Ok(SealClient {
+            params: p.clone(),
+            encoder: Encoder::new(&p.context)?,
+            encryptor: Encryptor::new(&p.context, &sk)?,
+            decryptor: Decryptor::new(&p.context, &sk)?,
+            secret: sk,
+        })
+    }
+
     fn cloud(
         &self,
         relin: KSwitchKeys,
@@ -278,13 +292,17 @@ impl Backend for SealBackend {
             let list: Vec<i64> = steps.iter().map(|&k| k as i64).collect();
             Some(kg.galois_keys(&list)?)
         };
-        let client = SealClient {
-            params: p.clone(),
-            encoder: Encoder::new(&p.context)?,
-            encryptor: Encryptor::new(&p.context, &sk)?,
-            decryptor: Decryptor::new(&p.context, &sk)?,
-        };
-        Ok((client, self.cloud(relin, galois, steps)?))
+        Ok((self.client(sk)?, self.cloud(relin, galois, steps)?))
+    }
+
+    fn client_to_bytes(&self, client: &SealClient) -> Result<Vec<u8>, BackendError> {
+        Ok(wire::frame(&self.params, Kind::SecretKey, &client.secret.to_bytes()?))
+    }
+
+    fn client_from_bytes(&self, bytes: &[u8]) -> Result<SealClient, BackendError> {
+        let blob = wire::unframe(&self.params, Kind::SecretKey, bytes)?;
+        wire::check_seal_blob(blob, "secret key")?;
+        self.client(SecretKey::load(&self.params.context, blob)?)
     }
 
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<SealCloud, BackendError> {

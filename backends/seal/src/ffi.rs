@@ -65,7 +65,11 @@ unsafe extern "C" {
         save_seed: bool,
         out: *mut Ptr,
     ) -> Hresult;
+    fn SecretKey_Create1(out: *mut Ptr) -> Hresult;
     fn SecretKey_Destroy(this: Ptr) -> Hresult;
+    fn SecretKey_SaveSize(this: Ptr, compr_mode: u8, size: *mut i64) -> Hresult;
+    fn SecretKey_Save(this: Ptr, out: *mut u8, size: u64, compr_mode: u8, written: *mut i64) -> Hresult;
+    fn SecretKey_Load(this: Ptr, context: Ptr, bytes: *mut u8, size: u64, read: *mut i64) -> Hresult;
 
     fn KSwitchKeys_Create1(out: *mut Ptr) -> Hresult;
     fn KSwitchKeys_Destroy(this: Ptr) -> Hresult;
@@ -280,6 +284,7 @@ unsafe impl Send for Evaluator {}
 unsafe impl Sync for Evaluator {}
 unsafe impl Send for Ciphertext {}
 unsafe impl Sync for Ciphertext {}
+unsafe impl Send for SecretKey {}
 unsafe impl Send for Encryptor {}
 unsafe impl Send for Decryptor {}
 
@@ -625,6 +630,37 @@ impl Plaintext {
                 Plaintext_Create1(ptr::null_mut(), out)
             })
         }
+    }
+}
+
+impl SecretKey {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, BackendError> {
+        // SAFETY: self is valid; the buffer is `size` bytes long.
+        save(
+            "SecretKey_Save",
+            |size| unsafe { SecretKey_SaveSize(self.ptr(), COMPR_NONE, size) },
+            |out, size, written| unsafe { SecretKey_Save(self.ptr(), out, size, COMPR_NONE, written) },
+        )
+    }
+
+    /// Loads a secret key with SEAL's validation (header, metadata against `ctx`, every
+    /// coefficient below its prime).
+    pub fn load(ctx: &Context, bytes: &[u8]) -> Result<SecretKey, BackendError> {
+        // SAFETY: creates an empty object.
+        let sk = unsafe { create("SecretKey_Create1", SecretKey, |out| SecretKey_Create1(out))? };
+        let mut read = 0i64;
+        // SAFETY: SEAL only reads `len` bytes from the (non-const in C) pointer.
+        let hr = unsafe {
+            SecretKey_Load(
+                sk.ptr(),
+                ctx.ptr(),
+                bytes.as_ptr().cast_mut(),
+                bytes.len() as u64,
+                &mut read,
+            )
+        };
+        loaded(hr, read, bytes.len(), "secret key")?;
+        Ok(sk)
     }
 }
 

@@ -25,7 +25,7 @@
 
 use std::fmt;
 
-use blindtuner_backend::{BackendError, Security};
+use blindtuner_backend::{BackendError, Security, fnv1a};
 use blindtuner_rlwe::security;
 
 use crate::ffi::{self, Context, EncParams, ParmsId};
@@ -138,13 +138,6 @@ impl fmt::Debug for SealParams {
             .field("fingerprint", &format_args!("{:#018x}", self.fingerprint))
             .finish_non_exhaustive()
     }
-}
-
-/// FNV-1a, 64 bits: detects corruption, proves nothing against forgery.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> BackendError {

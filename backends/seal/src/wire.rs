@@ -18,10 +18,10 @@
 //! ([`kswitch_entries`]) so that the counts SEAL reserves memory from are bounded by the
 //! parameter set, not taken from the data.
 
-use blindtuner_backend::BackendError;
+use blindtuner_backend::{BackendError, fnv1a};
 use blindtuner_rlwe::{Reader, WireError, Writer};
 
-use crate::params::{SealParams, fnv1a};
+use crate::params::SealParams;
 
 const MAGIC: [u8; 4] = *b"BTSE";
 const VERSION: u16 = 1;
@@ -34,6 +34,7 @@ const CHECKSUM_LEN: usize = 8;
 pub enum Kind {
     Ciphertext = 1,
     EvaluationKeys = 2,
+    SecretKey = 3,
 }
 
 impl Kind {
@@ -41,6 +42,7 @@ impl Kind {
         match self {
             Kind::Ciphertext => "a SEAL ciphertext",
             Kind::EvaluationKeys => "SEAL evaluation keys",
+            Kind::SecretKey => "a SEAL secret key",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! refuses what it must: missing rotation keys, damaged or foreign ciphertexts and keys.
 #![cfg(feature = "seal")]
 
-use blindtuner_backend::{Backend, BackendError, Client, Cloud, Security, conformance};
+use blindtuner_backend::{Backend, BackendError, Client, Cloud, Security, conformance, fnv1a};
 use blindtuner_seal::{SealBackend, SealLiteral};
 
 fn toy() -> SealBackend {
@@ -254,13 +254,6 @@ fn parameter_sets_and_security() {
     ));
     let cloud_caps = toy_scale_39().keygen(&[]).unwrap().1.capabilities();
     assert_eq!(cloud_caps.security, Security::Toy);
-}
-
-/// FNV-1a 64, the frame's checksum, to forge frames that pass it.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[test]

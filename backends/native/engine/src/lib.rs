@@ -13,13 +13,21 @@ use std::sync::Mutex;
 
 use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Security};
 use blindtuner_ckks::{
-    BootstrapKeys, BootstrapParameters, BootstrapScratch, Bootstrapper, Ciphertext, CkksError, Complex64, Decryptor,
-    Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, ParametersLiteral, Plaintext, presets,
+    BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext,
+    CkksError, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
+    ParametersLiteral, Plaintext, presets,
 };
-use blindtuner_rlwe::{self as rlwe, EvaluationKeys, KeyGenerator, WireFormat};
+use blindtuner_rlwe::{self as rlwe, EvaluationKeys, KeyGenerator, SecretKey, WireFormat};
 
 /// Named parameter sets of the native backend.
-pub const PARAMETER_SETS: [&str; 5] = ["toy-n12", "n14", "peer-n16", "boot-toy-n12", "boot-n16"];
+pub const PARAMETER_SETS: [&str; 6] = [
+    "toy-n12",
+    "n14",
+    "peer-n16",
+    "boot-toy-n12",
+    "boot-toy-n12-w9",
+    "boot-n16",
+];
 
 /// The native engine at one parameter set.
 #[derive(Debug, Clone)]
@@ -38,6 +46,8 @@ pub struct NativeClient {
     encoder: Encoder,
     encryptor: Encryptor,
     decryptor: Decryptor,
+    /// Kept for [`Backend::client_to_bytes`].
+    secret: SecretKey,
     scratch: EncoderScratch,
 }
 
@@ -134,8 +144,9 @@ impl NativeBackend {
 
     /// One of [`PARAMETER_SETS`]: `toy-n12` (tests, insecure), `n14` (7 levels at 2^40), `peer-n16`
     /// (12 levels at 2^50, the peer comparison's shape), and the bootstrappable `boot-toy-n12`
-    /// (tests, insecure, 2 levels) and `boot-n16` (128-bit, 9 levels at 2^50; about 6 GB of
-    /// keys).
+    /// (tests, insecure, 2 levels), `boot-toy-n12-w9` (the same with the 9 work levels of
+    /// boot-n16: training in tests, insecure) and `boot-n16` (128-bit, 9 levels at 2^50; about
+    /// 6 GB of keys).
     pub fn named(name: &str) -> Result<NativeBackend, BackendError> {
         match name {
             "toy-n12" => Self::new_toy(name, &presets::toy_n12()),
@@ -144,6 +155,14 @@ impl NativeBackend {
             "boot-toy-n12" => Ok(Self::bootstrappable(
                 name,
                 BootstrapParameters::new_toy(&presets::bootstrap_toy_n12()).map_err(error)?,
+            )),
+            "boot-toy-n12-w9" => Ok(Self::bootstrappable(
+                name,
+                BootstrapParameters::new_toy(&BootstrapParametersLiteral {
+                    work_levels: 9,
+                    ..presets::bootstrap_toy_n12()
+                })
+                .map_err(error)?,
             )),
             "boot-n16" => Ok(Self::bootstrappable(
                 name,
@@ -163,6 +182,20 @@ impl NativeBackend {
 
     fn encoder(&self) -> Result<Encoder, BackendError> {
         Encoder::new(self.params.rlwe().ring_q().clone(), self.params.max_slots()).map_err(error)
+    }
+
+    /// The client of the secret `sk`.
+    fn client(&self, sk: SecretKey) -> Result<NativeClient, BackendError> {
+        let p = &self.params;
+        Ok(NativeClient {
+            params: p.clone(),
+            top: top_level(p, self.bootstrap.as_ref()),
+            encoder: self.encoder()?,
+            encryptor: Encryptor::with_secret_key(p, sk.clone()).map_err(error)?,
+            decryptor: Decryptor::new(p, sk.clone()),
+            secret: sk,
+            scratch: EncoderScratch::default(),
+        })
     }
 
     fn cloud(&self, engine: Engine) -> Result<NativeCloud, BackendError> {
@@ -207,15 +240,15 @@ impl Backend for NativeBackend {
                 Engine::Evaluator(Box::new(Evaluator::new(p, keys).map_err(error)?))
             }
         };
-        let client = NativeClient {
-            params: p.clone(),
-            top: top_level(p, self.bootstrap.as_ref()),
-            encoder: self.encoder()?,
-            encryptor: Encryptor::with_secret_key(p, sk.clone()).map_err(error)?,
-            decryptor: Decryptor::new(p, sk),
-            scratch: EncoderScratch::default(),
-        };
-        Ok((client, self.cloud(engine)?))
+        Ok((self.client(sk)?, self.cloud(engine)?))
+    }
+
+    fn client_to_bytes(&self, client: &NativeClient) -> Result<Vec<u8>, BackendError> {
+        client.secret.to_bytes(self.params.rlwe()).map_err(wire)
+    }
+
+    fn client_from_bytes(&self, bytes: &[u8]) -> Result<NativeClient, BackendError> {
+        self.client(SecretKey::from_bytes(self.params.rlwe(), bytes).map_err(wire)?)
     }
 
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<NativeCloud, BackendError> {
