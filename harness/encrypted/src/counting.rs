@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use blindtuner_backend::{BackendError, Capabilities, Cloud};
 
 /// Operations performed, by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpCounts {
     /// Ciphertext-ciphertext products.
     pub mul: u64,

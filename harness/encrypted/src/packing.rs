@@ -118,6 +118,23 @@ pub(crate) fn log2(n: usize) -> usize {
     n.trailing_zeros() as usize
 }
 
+/// The next `count` blocks of `cts`, for a layout rebuilt from what was sent block by block.
+fn take_blocks<Ct>(
+    cts: &mut impl Iterator<Item = Ct>,
+    count: usize,
+    what: &'static str,
+) -> Result<Vec<Ct>, EncryptedError> {
+    let blocks: Vec<Ct> = cts.take(count).collect();
+    if blocks.len() != count {
+        return Err(EncryptedError::mismatch(
+            what,
+            format!("{count} blocks needed"),
+            format!("{} left", blocks.len()),
+        ));
+    }
+    Ok(blocks)
+}
+
 /// Decrypts one block, checking that it holds a whole block.
 fn decrypt_block<K: Client>(client: &K, ct: &K::Ciphertext, shape: BlockShape) -> Result<Vec<f64>, EncryptedError> {
     let values = client.decrypt(ct)?;
@@ -192,6 +209,30 @@ impl<Ct> PackedMatrix<Ct> {
             }
         }
         Self::encrypt(client, x, shape)
+    }
+
+    /// A `rows x cols` matrix in `shape` whose blocks are the next ones of `cts`, in the order
+    /// of [`Self::blocks`]: the receiver's side of a matrix sent block by block.
+    pub fn take_from(
+        rows: usize,
+        cols: usize,
+        shape: BlockShape,
+        cts: &mut impl Iterator<Item = Ct>,
+    ) -> Result<PackedMatrix<Ct>, EncryptedError> {
+        if rows == 0 || cols == 0 {
+            return Err(EncryptedError::mismatch(
+                "matrix shape",
+                format!("{rows} x {cols}"),
+                "a non-empty matrix",
+            ));
+        }
+        let (rb, nb) = shape.grid(rows, cols);
+        Ok(PackedMatrix {
+            rows,
+            cols,
+            shape,
+            blocks: take_blocks(cts, rb * nb, "blocks of a matrix")?,
+        })
     }
 
     /// Decrypts the whole matrix.
@@ -292,6 +333,19 @@ impl<Ct> PackedWeights<Ct> {
             shape,
             blocks,
         })
+    }
+
+    /// `classes x cols` weights in `shape` whose blocks are the next ones of `cts`, in the order
+    /// of [`Self::blocks`]: the receiver's side of weights sent block by block.
+    pub fn take_from(
+        classes: usize,
+        cols: usize,
+        shape: BlockShape,
+        cts: &mut impl Iterator<Item = Ct>,
+    ) -> Result<PackedWeights<Ct>, EncryptedError> {
+        Self::check(classes, shape)?;
+        let blocks = take_blocks(cts, cols.div_ceil(shape.cols), "blocks of weights")?;
+        Ok(PackedWeights::from_blocks(classes, cols, shape, blocks))
     }
 
     /// Assembles weights from their blocks (the gradient DiagATB computes).
@@ -429,6 +483,20 @@ impl<Ct> PackedScores<Ct> {
         Self::encrypt_with(client, labels.len(), classes, shape, |s, q| {
             f64::from(u8::from(labels[s] == q))
         })
+    }
+
+    /// Scores of `rows` samples and `classes` classes in `shape` whose blocks are the next ones
+    /// of `cts`, in the order of [`Self::blocks`]: the receiver's side of labels sent block by
+    /// block.
+    pub fn take_from(
+        rows: usize,
+        classes: usize,
+        shape: BlockShape,
+        cts: &mut impl Iterator<Item = Ct>,
+    ) -> Result<PackedScores<Ct>, EncryptedError> {
+        Self::check(rows, classes, shape)?;
+        let blocks = take_blocks(cts, rows.div_ceil(shape.rows), "blocks of class scores")?;
+        Ok(PackedScores::from_blocks(rows, classes, shape, blocks))
     }
 
     /// Assembles scores from their blocks (what DiagABT and the softmax compute).

@@ -22,7 +22,7 @@ use blindtuner_backend::{Backend, BackendError, Client, Cloud};
 use crate::EncryptedError;
 
 /// What refreshes cost so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RefreshStats {
     /// Ciphertexts refreshed (bootstraps or client rounds).
     pub refreshes: u64,
@@ -45,6 +45,15 @@ impl std::ops::Sub for RefreshStats {
             client_bytes: self.client_bytes - o.client_bytes,
             time: self.time.saturating_sub(o.time),
         }
+    }
+}
+
+impl std::ops::AddAssign for RefreshStats {
+    fn add_assign(&mut self, o: RefreshStats) {
+        self.refreshes += o.refreshes;
+        self.client_rounds += o.client_rounds;
+        self.client_bytes += o.client_bytes;
+        self.time += o.time;
     }
 }
 

@@ -48,7 +48,7 @@ pub const MIN_LEVELS: usize = FORWARD_LEVELS + 1;
 
 /// Where a step's time went. Each phase counts its own work; the refreshes made inside any of
 /// them are counted apart, under `refresh`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepTimes {
     /// DiagABT and DiagATB.
     pub matmul: Duration,
@@ -95,12 +95,13 @@ impl<'a, Ct: Clone> PhaseClock<'a, Ct> {
 }
 
 /// Encrypted weights under training: `w_t / M`, the previous gradient step `v_t / M`, the
-/// schedule.
+/// schedule after `t` steps.
 #[derive(Debug, Clone)]
 pub struct EncryptedModel<Ct> {
     weights: PackedWeights<Ct>,
     previous: PackedWeights<Ct>,
     scale: f64,
+    steps: usize,
     schedule: NesterovSchedule,
 }
 
@@ -117,8 +118,40 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             previous: weights.clone(),
             weights,
             scale,
+            steps: 0,
             schedule: NesterovSchedule::default(),
         })
+    }
+
+    /// A model after `steps` steps whose `w_t` and `v_t` blocks (in the order of
+    /// [`Self::ciphertexts`]) are the next ones of `cts`: the receiver's side of a model sent
+    /// block by block, such as a checkpoint.
+    pub fn take_from(
+        classes: usize,
+        cols: usize,
+        shape: BlockShape,
+        scale: f64,
+        steps: usize,
+        cts: &mut impl Iterator<Item = Ct>,
+    ) -> Result<EncryptedModel<Ct>, EncryptedError> {
+        let weights = PackedWeights::take_from(classes, cols, shape, cts)?;
+        let previous = PackedWeights::take_from(classes, cols, shape, cts)?;
+        Ok(EncryptedModel {
+            previous,
+            steps,
+            schedule: NesterovSchedule::after(steps),
+            ..EncryptedModel::new(weights, scale)?
+        })
+    }
+
+    /// Every ciphertext of the model: the blocks of `w_t`, then those of `v_t`.
+    pub fn ciphertexts(&self) -> impl Iterator<Item = &Ct> {
+        self.weights.blocks().iter().chain(self.previous.blocks())
+    }
+
+    /// `t`: the steps taken.
+    pub fn steps(&self) -> usize {
+        self.steps
     }
 
     /// The client's side: encrypts `w` (one row per class) divided by `scale`.
@@ -231,6 +264,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         clock.lap(&mut times, |t| &mut t.matmul);
 
         let gamma = self.schedule.next_gamma();
+        self.steps += 1;
         let (mut next, mut weights) = (Vec::new(), Vec::new());
         for ((w, v), g) in self
             .weights

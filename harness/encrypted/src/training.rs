@@ -21,7 +21,7 @@ use crate::EncryptedError;
 use crate::counting::{CountingCloud, OpCounts};
 use crate::matmul::{diag_abt_rotations, diag_atb_rotations};
 use crate::ops::{accumulate, doubling_steps, rotate_and_add, rotation_keys};
-use crate::packing::{BlockShape, PackedMatrix, PackedScores, padded_classes};
+use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, padded_classes};
 use crate::refresh::{Levels, RefreshStats};
 use crate::softmax::Softmax;
 use crate::step::{EncryptedModel, StepTimes};
@@ -183,7 +183,66 @@ impl<Ct: Clone> EncryptedData<Ct> {
         })
     }
 
-    /// Every ciphertext of the upload.
+    /// The upload whose ciphertexts (in the order of [`Self::ciphertexts`]) are those of
+    /// `cts`, for training batches of `train_rows` samples each and validation blocks of
+    /// `val_rows`: the cloud's side of the upload. Every ciphertext must be used.
+    pub fn take_from(
+        plan: &TrainingPlan,
+        train_rows: &[usize],
+        val_rows: &[usize],
+        cts: impl IntoIterator<Item = Ct>,
+    ) -> Result<EncryptedData<Ct>, EncryptedError> {
+        let mut cts = cts.into_iter();
+        let (classes, cols, shape) = (plan.classes, plan.cols, plan.shape);
+        let mut batches = |rows: &[usize], most: usize| {
+            rows.iter()
+                .map(|&n| {
+                    if n > most {
+                        return Err(EncryptedError::mismatch(
+                            "rows of an uploaded batch",
+                            n,
+                            format!("{most} at most"),
+                        ));
+                    }
+                    Ok(EncryptedBatch {
+                        x: PackedMatrix::take_from(n, cols, shape, &mut cts)?,
+                        labels: PackedScores::take_from(n, classes, shape, &mut cts)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, EncryptedError>>()
+        };
+        let train = batches(train_rows, plan.batch)?;
+        let val = batches(val_rows, shape.rows())?;
+        if train.is_empty() || val.is_empty() {
+            return Err(EncryptedError::Unsupported(
+                "an upload needs at least one training batch and one validation block".into(),
+            ));
+        }
+        let weights = PackedWeights::take_from(classes, cols, shape, &mut cts)?;
+        let initial = EncryptedModel::new(weights, plan.weight_scale)?;
+        let initial = EncryptedData { train, val, initial };
+        match cts.count() {
+            0 => Ok(initial),
+            extra => Err(EncryptedError::mismatch(
+                "ciphertexts of an upload",
+                format!("{} used", initial.ciphertexts().count()),
+                format!("{extra} more sent"),
+            )),
+        }
+    }
+
+    /// Samples per training batch, in the order they are visited.
+    pub fn train_rows(&self) -> Vec<usize> {
+        self.train.iter().map(|b| b.x.rows()).collect()
+    }
+
+    /// Samples per validation block.
+    pub fn val_rows(&self) -> Vec<usize> {
+        self.val.iter().map(|b| b.x.rows()).collect()
+    }
+
+    /// Every ciphertext of the upload: the batches' features and labels, then the initial
+    /// weights (`v_0 = w_0`, sent once).
     pub fn ciphertexts(&self) -> impl Iterator<Item = &Ct> {
         self.train
             .iter()
@@ -267,10 +326,10 @@ pub struct TrainingRun<Ct> {
 }
 
 /// What a run did and cost.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainingStats {
     pub epochs_run: usize,
-    /// 1-based epoch kept.
+    /// 1-based epoch kept (0 before any verdict).
     pub best_epoch: usize,
     pub steps: usize,
     pub stopped_early: bool,
@@ -290,6 +349,105 @@ pub struct TrainingStats {
 /// The client's answer to the encrypted validation loss of an epoch (1-based).
 pub type Judge<'a, Ct> = dyn FnMut(usize, &Ct) -> Result<Verdict, EncryptedError> + 'a;
 
+/// A run between two epochs, as a checkpoint holds it: the weights under training, the best
+/// epoch's weights by the verdicts so far, and what the run cost.
+#[derive(Debug, Clone)]
+pub struct TrainingState<Ct> {
+    pub model: EncryptedModel<Ct>,
+    pub best: EncryptedModel<Ct>,
+    pub stats: TrainingStats,
+}
+
+impl<Ct: Clone> TrainingState<Ct> {
+    /// Before the first epoch: the upload's initial weights.
+    pub fn start(data: &EncryptedData<Ct>) -> TrainingState<Ct> {
+        TrainingState {
+            model: data.initial.clone(),
+            best: data.initial.clone(),
+            stats: TrainingStats::default(),
+        }
+    }
+
+    /// Whether the run is over: every epoch run, or stopped early.
+    pub fn finished(&self, plan: &TrainingPlan) -> bool {
+        self.stats.stopped_early || self.stats.epochs_run >= plan.epochs
+    }
+
+    /// Runs the next epoch: one step per training batch. `on_event` sees every step.
+    pub fn run_epoch<C: Cloud<Ciphertext = Ct>>(
+        &mut self,
+        cloud: &CountingCloud<C>,
+        levels: &Levels<Ct>,
+        plan: &TrainingPlan,
+        data: &EncryptedData<Ct>,
+        on_event: &mut dyn FnMut(TrainingEvent<'_, Ct>),
+    ) -> Result<(), EncryptedError> {
+        if self.finished(plan) {
+            return Err(EncryptedError::Unsupported(format!(
+                "the run is over after {} epochs; there is no epoch left to train",
+                self.stats.epochs_run
+            )));
+        }
+        let softmax = plan.softmax()?;
+        let (start_counts, start_refresh) = (cloud.counts(), levels.stats());
+        let (epoch, total) = (self.stats.epochs_run + 1, plan.epochs * data.train.len());
+        let run = &mut self.stats;
+        for batch in &data.train {
+            let (before, refreshes) = (cloud.counts(), levels.stats().refreshes);
+            let times = self
+                .model
+                .step(cloud, levels, &softmax, &batch.x, &batch.labels, plan.lr)?;
+            let counts = cloud.counts() - before;
+            run.step_refreshes += levels.stats().refreshes - refreshes;
+            run.steps += 1;
+            run.times += times;
+            run.step_counts = run.step_counts + counts;
+            on_event(TrainingEvent::Step {
+                epoch,
+                step: run.steps,
+                total,
+                times,
+                counts,
+            });
+        }
+        run.epochs_run = epoch;
+        run.counts = run.counts + (cloud.counts() - start_counts);
+        run.refresh += levels.stats() - start_refresh;
+        Ok(())
+    }
+
+    /// The encrypted validation loss of the weights under training ([`validation_loss`]), its
+    /// cost added to the run's.
+    pub fn validation_loss<C: Cloud<Ciphertext = Ct>>(
+        &mut self,
+        cloud: &CountingCloud<C>,
+        levels: &Levels<Ct>,
+        plan: &TrainingPlan,
+        data: &EncryptedData<Ct>,
+    ) -> Result<Ct, EncryptedError> {
+        let (start_counts, start_refresh) = (cloud.counts(), levels.stats());
+        let started = std::time::Instant::now();
+        let loss = validation_loss(cloud, levels, &plan.softmax()?, &self.model, &data.val)?;
+        let refresh = levels.stats() - start_refresh;
+        let run = &mut self.stats;
+        run.validation += started.elapsed().saturating_sub(refresh.time);
+        run.times.refresh += refresh.time;
+        run.counts = run.counts + (cloud.counts() - start_counts);
+        run.refresh += refresh;
+        Ok(loss)
+    }
+
+    /// Applies the client's verdict on the epoch just run: its weights become the best if they
+    /// improved, and the run ends if it says stop.
+    pub fn conclude(&mut self, verdict: Verdict) {
+        if verdict.improved {
+            self.best = self.model.clone();
+            self.stats.best_epoch = self.stats.epochs_run;
+        }
+        self.stats.stopped_early |= verdict.stop;
+    }
+}
+
 /// Trains from `data.initial` on the cloud. After each epoch `judge` (the client) receives the
 /// encrypted validation loss and answers with its verdict; without patience (no early
 /// stopping) no loss is computed and the last epoch is kept. `on_event` sees every step and
@@ -305,63 +463,26 @@ pub fn train<C: Cloud>(
 where
     C::Ciphertext: Clone,
 {
-    let softmax = plan.softmax()?;
-    let (start_counts, start_refresh) = (cloud.counts(), levels.stats());
-    let total = plan.epochs * data.train.len();
-    let mut model = data.initial.clone();
-    let mut best = model.clone();
-    let mut run = TrainingStats::default();
-    for epoch in 1..=plan.epochs {
-        for batch in &data.train {
-            let (before, refreshes) = (cloud.counts(), levels.stats().refreshes);
-            let times = model.step(cloud, levels, &softmax, &batch.x, &batch.labels, plan.lr)?;
-            let counts = cloud.counts() - before;
-            run.step_refreshes += levels.stats().refreshes - refreshes;
-            run.steps += 1;
-            run.times += times;
-            run.step_counts = run.step_counts + counts;
-            on_event(TrainingEvent::Step {
-                epoch,
-                step: run.steps,
-                total,
-                times,
-                counts,
-            });
-        }
+    let mut state = TrainingState::start(data);
+    while !state.finished(plan) {
+        state.run_epoch(cloud, levels, plan, data, on_event)?;
         // Without early stopping nothing needs the loss: the last epoch's weights are kept.
-        let verdict = if plan.patience.is_none() {
-            Verdict {
-                improved: true,
-                stop: false,
+        let verdict = match plan.patience {
+            None => Verdict::KEEP_GOING,
+            Some(_) => {
+                let loss = state.validation_loss(cloud, levels, plan, data)?;
+                judge(state.stats.epochs_run, &loss)?
             }
-        } else {
-            let started = std::time::Instant::now();
-            let refreshing = levels.stats().time;
-            let loss = validation_loss(cloud, levels, &softmax, &model, &data.val)?;
-            let refresh = levels.stats().time.saturating_sub(refreshing);
-            run.validation += started.elapsed().saturating_sub(refresh);
-            run.times.refresh += refresh;
-            judge(epoch, &loss)?
         };
-        run.epochs_run = epoch;
-        if verdict.improved {
-            best = model.clone();
-            run.best_epoch = epoch;
-        }
+        state.conclude(verdict);
         on_event(TrainingEvent::Epoch {
-            epoch,
-            model: &model,
+            epoch: state.stats.epochs_run,
+            model: &state.model,
             verdict,
         });
-        if verdict.stop {
-            run.stopped_early = true;
-            break;
-        }
     }
-    run.counts = cloud.counts() - start_counts;
-    run.refresh = levels.stats() - start_refresh;
     Ok(TrainingRun {
-        model: best,
-        stats: run,
+        model: state.best,
+        stats: state.stats,
     })
 }

@@ -149,6 +149,15 @@ impl Default for NesterovSchedule {
 }
 
 impl NesterovSchedule {
+    /// The schedule after `steps` steps (a run resumed from a checkpoint).
+    pub fn after(steps: usize) -> NesterovSchedule {
+        let mut schedule = NesterovSchedule::default();
+        for _ in 0..steps {
+            schedule.next_gamma();
+        }
+        schedule
+    }
+
     /// Advances one step and returns `g_t = (1 - l_t) / l_{t+1}`.
     pub fn next_gamma(&mut self) -> f64 {
         let next = (1.0 + (1.0 + 4.0 * self.lambda * self.lambda).sqrt()) / 2.0;
@@ -182,6 +191,14 @@ pub struct Verdict {
     pub improved: bool,
     /// Stop training now.
     pub stop: bool,
+}
+
+impl Verdict {
+    /// Training without early stopping: every epoch's weights replace the last, none stops.
+    pub const KEEP_GOING: Verdict = Verdict {
+        improved: true,
+        stop: false,
+    };
 }
 
 impl EarlyStopping {

@@ -5,7 +5,6 @@ use std::sync::Mutex;
 
 use blindtuner_backend::Backend;
 use blindtuner_backend::plain::PlainBackend;
-use blindtuner_ckks::{BootstrapParameters, BootstrapParametersLiteral, presets};
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
 use blindtuner_encrypted::packing::{BlockShape, PackedScores};
 use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh, RefreshStats};
@@ -213,11 +212,7 @@ fn bits(a: &Matrix, b: &Matrix) -> f64 {
 fn native_training_with_bootstrapping_follows_plain() {
     let data = blobs(32, 4);
     // The toy bootstrapping set with the 9 work levels of boot-n16.
-    let literal = BootstrapParametersLiteral {
-        work_levels: 9,
-        ..presets::bootstrap_toy_n12()
-    };
-    let backend = NativeBackend::bootstrappable("boot-toy-n12-w9", BootstrapParameters::new_toy(&literal).unwrap());
+    let backend = NativeBackend::named("boot-toy-n12-w9").unwrap();
     let slots = backend.capabilities().slots;
     let plan = TrainingPlan::new(3, 3, 32, slots, 0.5, 1, Some(3), 8.0).unwrap();
     let want = train_on_plain(&data, &plan, backend.capabilities().max_level);
