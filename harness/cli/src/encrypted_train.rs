@@ -15,13 +15,13 @@ use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh as
 use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingStats, read_loss, train};
 use blindtuner_features::{FeatureSplits, Matrix};
 use blindtuner_native::NativeBackend;
-use blindtuner_reports::{Accuracy, EncryptedRun, EpochLoss, LossCurve, OpsPerStep};
+use blindtuner_reports::{EncryptedRun, EpochLoss, LossCurve, OpsPerStep};
 use blindtuner_train::{EarlyStopping, Hyperparams, SoftmaxRegression};
 
-use crate::train_cmd::{Backend as BackendName, Refresh, TrainArgs, Trained, exact, progress_bar, spinner};
+use crate::train_cmd::{Backend as BackendName, Refresh, TrainArgs, Trained, accuracy, exact, progress_bar, spinner};
 
 /// The native set whose slots and levels `plain` mimics unless `--params` names another.
-const DEFAULT_NATIVE: &str = "boot-n16";
+pub const DEFAULT_NATIVE: &str = "boot-n16";
 
 /// One run of the loop on one backend, with what the report needs.
 struct Outcome {
@@ -51,14 +51,43 @@ pub fn run(
     hyper: &Hyperparams,
     phases: &mut BTreeMap<String, f64>,
 ) -> Result<Trained> {
-    // Refuse a plan the backend cannot run before any work.
-    let caps = match args.backend {
-        BackendName::Plain | BackendName::Native => {
-            NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?.capabilities()
+    with_backend(
+        args.engine.backend,
+        args.engine.params.as_deref(),
+        TrainOn {
+            args,
+            features,
+            hyper,
+            phases,
+        },
+    )
+}
+
+/// Something to do with whichever backend `--backend` and `--params` name.
+pub trait OnBackend {
+    type Output;
+
+    fn run<B>(self, backend: &B, label: &'static str) -> Result<Self::Output>
+    where
+        B: Backend + Sync,
+        B::Client: Send;
+}
+
+/// Runs `job` on the backend `name` at the parameter set `params` (its default if none);
+/// `plain` mimics the slots and levels of a native set.
+pub fn with_backend<J: OnBackend>(name: BackendName, params: Option<&str>, job: J) -> Result<J::Output> {
+    match name {
+        BackendName::Plain => {
+            let native = NativeBackend::named(params.unwrap_or(DEFAULT_NATIVE))?;
+            job.run(&plain_like(&native.capabilities())?, "plain")
         }
-        BackendName::Seal => seal_capabilities(args)?,
-    };
-    let plan = plan(features, hyper, args, &caps)?;
+        BackendName::Native => job.run(&NativeBackend::named(params.unwrap_or(DEFAULT_NATIVE))?, "native"),
+        BackendName::Seal => on_seal(params, job),
+    }
+}
+
+/// Refuses, before any work, a plan the backend cannot run with `refresh`.
+pub fn check_plan(caps: &Capabilities, refresh: Option<Refresh>) -> Result<()> {
     let minimum = blindtuner_encrypted::step::MIN_LEVELS;
     if caps.max_level < minimum {
         bail!(
@@ -67,46 +96,85 @@ pub fn run(
             caps.max_level
         );
     }
-
-    if args.refresh == Some(Refresh::Bootstrap) && !caps.bootstrap {
+    if refresh == Some(Refresh::Bootstrap) && !caps.bootstrap {
         bail!(
             "{} cannot bootstrap: use --refresh client (the client re-encrypts, interactively)",
             caps.parameters
         );
     }
+    Ok(())
+}
 
-    let mut exact_phases = BTreeMap::new();
-    let exact = exact(features, hyper, args.seed, args.quiet, &mut exact_phases)?;
-    phases.insert("exact_run".into(), exact_phases["train"]);
+/// The whole run of `train --method blindtuner`: the exact trainer, plain with the backend's
+/// slots and levels (unless the backend is plain), the backend, the report.
+struct TrainOn<'a> {
+    args: &'a TrainArgs,
+    features: &'a FeatureSplits,
+    hyper: &'a Hyperparams,
+    phases: &'a mut BTreeMap<String, f64>,
+}
 
-    let (name, outcome, plain) = match args.backend {
-        BackendName::Plain => {
-            let native = NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?.capabilities();
-            let plain = plain_like(&native)?;
-            let outcome = run_on(&plain, args.refresh, args, features, hyper, "plain", None)?;
-            ("plain", outcome, None)
-        }
-        BackendName::Native => {
-            let backend = NativeBackend::named(args.params.as_deref().unwrap_or(DEFAULT_NATIVE))?;
-            beside_plain(&backend, "native", args, features, hyper)?
-        }
-        BackendName::Seal => seal(args, features, hyper)?,
-    };
+impl OnBackend for TrainOn<'_> {
+    type Output = Trained;
 
-    let evaluate = |w: &Matrix| {
-        let model = SoftmaxRegression { weights: w.clone() };
-        Accuracy {
-            train: model.evaluate(&features.train).accuracy,
-            val: model.evaluate(&features.val).accuracy,
-            test: model.evaluate(&features.test).accuracy,
-            measured: true,
-        }
-    };
+    fn run<B>(self, backend: &B, label: &'static str) -> Result<Trained>
+    where
+        B: Backend + Sync,
+        B::Client: Send,
+    {
+        let TrainOn {
+            args,
+            features,
+            hyper,
+            phases,
+        } = self;
+        let caps = backend.capabilities();
+        let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
+        check_plan(&caps, args.engine.refresh)?;
+
+        let mut exact_phases = BTreeMap::new();
+        let exact = exact(features, hyper, args.hyper.seed, args.quiet, &mut exact_phases)?;
+        phases.insert("exact_run".into(), exact_phases["train"]);
+
+        let refresh = args.engine.refresh;
+        let (outcome, plain) = if label == "plain" {
+            (run_on(backend, refresh, args, features, hyper, label, None)?, None)
+        } else {
+            let plain = plain_like(&caps)?;
+            let reference = run_on(&plain, None, args, features, hyper, "plain", None)?;
+            let outcome = run_on(
+                backend,
+                refresh,
+                args,
+                features,
+                hyper,
+                label,
+                Some(&reference.epoch_weights),
+            )?;
+            (outcome, Some(reference))
+        };
+        report(args, features, &plan, &exact.model, outcome, plain, label, phases)
+    }
+}
+
+/// The encrypted run's result with the gaps to plain and exact.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    args: &TrainArgs,
+    features: &FeatureSplits,
+    plan: &TrainingPlan,
+    exact: &SoftmaxRegression,
+    outcome: Outcome,
+    plain: Option<Outcome>,
+    label: &'static str,
+    phases: &mut BTreeMap<String, f64>,
+) -> Result<Trained> {
+    let evaluate = |w: &Matrix| accuracy(&SoftmaxRegression { weights: w.clone() }, features);
     let approximate_plain = evaluate(&plain.as_ref().unwrap_or(&outcome).weights);
     if let Some(plain) = &plain {
         phases.insert("plain_run".into(), plain.train_s);
     }
-    let exact_accuracy = evaluate(&exact.model.weights);
+    let exact_accuracy = evaluate(&exact.weights);
 
     let run = &outcome.run;
     let steps = run.steps.max(1) as f64;
@@ -139,7 +207,7 @@ pub fn run(
         levels: outcome.caps.max_level,
         refresh: outcome.refresh.into(),
         block: plan.shape.to_string(),
-        weight_scale: args.weight_scale,
+        weight_scale: args.engine.weight_scale,
         rotation_keys: outcome.rotation_keys,
         cloud_key_bytes: None,
         upload_ciphertexts: outcome.upload_ciphertexts,
@@ -156,7 +224,7 @@ pub fn run(
         model: SoftmaxRegression {
             weights: outcome.weights,
         },
-        backend: name,
+        backend: label,
         epochs_run: run.epochs_run,
         best_epoch: run.best_epoch,
         stopped_early: run.stopped_early,
@@ -172,7 +240,12 @@ pub fn run(
 }
 
 /// The training plan for `caps`' slots.
-fn plan(features: &FeatureSplits, hyper: &Hyperparams, args: &TrainArgs, caps: &Capabilities) -> Result<TrainingPlan> {
+pub fn plan(
+    features: &FeatureSplits,
+    hyper: &Hyperparams,
+    weight_scale: f64,
+    caps: &Capabilities,
+) -> Result<TrainingPlan> {
     Ok(TrainingPlan::new(
         features.train.classes,
         features.train.x.cols,
@@ -181,39 +254,12 @@ fn plan(features: &FeatureSplits, hyper: &Hyperparams, args: &TrainArgs, caps: &
         hyper.lr,
         hyper.epochs,
         hyper.patience,
-        args.weight_scale,
+        weight_scale,
     )?)
 }
 
-/// The plain run with `backend`'s slots and levels, then the run on `backend` compared with it
-/// epoch by epoch.
-fn beside_plain<B>(
-    backend: &B,
-    label: &'static str,
-    args: &TrainArgs,
-    features: &FeatureSplits,
-    hyper: &Hyperparams,
-) -> Result<(&'static str, Outcome, Option<Outcome>)>
-where
-    B: Backend + Sync,
-    B::Client: Send,
-{
-    let plain = plain_like(&backend.capabilities())?;
-    let reference = run_on(&plain, None, args, features, hyper, "plain", None)?;
-    let outcome = run_on(
-        backend,
-        args.refresh,
-        args,
-        features,
-        hyper,
-        label,
-        Some(&reference.epoch_weights),
-    )?;
-    Ok((label, outcome, Some(reference)))
-}
-
 /// The plain backend with the slots and levels of `caps`.
-fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
+pub fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
     Ok(PlainBackend::new(caps.slots, caps.max_level)?)
 }
 
@@ -229,7 +275,7 @@ fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
 }
 
 /// Counts over `per`, with `refreshes` (bootstraps or client rounds).
-fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
+pub fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
     OpsPerStep {
         mul: c.mul as f64 / per,
         mul_plain: c.mul_plain as f64 / per,
@@ -241,41 +287,21 @@ fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
     }
 }
 
-/// The SEAL backend at `--params` (default `seal-n14`).
+/// `job` on SEAL at `params` (default `seal-n14`).
 #[cfg(feature = "seal")]
-fn seal_backend(args: &TrainArgs) -> Result<blindtuner_seal::SealBackend> {
-    Ok(blindtuner_seal::SealBackend::named(
-        args.params.as_deref().unwrap_or("seal-n14"),
-    )?)
-}
-
-#[cfg(feature = "seal")]
-fn seal_capabilities(args: &TrainArgs) -> Result<Capabilities> {
-    Ok(seal_backend(args)?.capabilities())
-}
-
-/// SEAL, refreshing through the client (it cannot bootstrap).
-#[cfg(feature = "seal")]
-fn seal(
-    args: &TrainArgs,
-    features: &FeatureSplits,
-    hyper: &Hyperparams,
-) -> Result<(&'static str, Outcome, Option<Outcome>)> {
-    beside_plain(&seal_backend(args)?, "seal", args, features, hyper)
-}
-
-#[cfg(not(feature = "seal"))]
-fn seal_capabilities(_: &TrainArgs) -> Result<Capabilities> {
-    bail!(
-        "backend `seal` is not compiled into this binary: rebuild with `--features seal` \
-         (needs apt packages cmake and libclang-dev)"
+fn on_seal<J: OnBackend>(params: Option<&str>, job: J) -> Result<J::Output> {
+    job.run(
+        &blindtuner_seal::SealBackend::named(params.unwrap_or("seal-n14"))?,
+        "seal",
     )
 }
 
 #[cfg(not(feature = "seal"))]
-fn seal(args: &TrainArgs, _: &FeatureSplits, _: &Hyperparams) -> Result<(&'static str, Outcome, Option<Outcome>)> {
-    seal_capabilities(args)?;
-    bail!("backend `seal` is not compiled into this binary")
+fn on_seal<J: OnBackend>(_: Option<&str>, _: J) -> Result<J::Output> {
+    bail!(
+        "backend `seal` is not compiled into this binary: rebuild with `--features seal` \
+         (needs apt packages cmake and libclang-dev)"
+    )
 }
 
 /// Client and cloud of `backend` in one process: keys, the upload, the loop, the decryption.
@@ -294,7 +320,7 @@ where
     B::Client: Send,
 {
     let caps = backend.capabilities();
-    let plan = plan(features, hyper, args, &caps)?;
+    let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
     let rotations = plan.rotations()?;
 
     let t = Instant::now();
@@ -315,7 +341,7 @@ where
 
     let t = Instant::now();
     let wait = spinner(args.quiet, format!("{label}: encrypting the upload"));
-    let upload = EncryptedData::encrypt(&mut *lock()?, &plan, &features.train, &features.val, args.seed)?;
+    let upload = EncryptedData::encrypt(&mut *lock()?, &plan, &features.train, &features.val, args.hyper.seed)?;
     let mut upload_bytes = 0u64;
     let mut upload_ciphertexts = 0usize;
     for ct in upload.ciphertexts() {

@@ -6,7 +6,9 @@ mod bench_cmd;
 mod bench_trait;
 mod datasets_cmd;
 mod encrypted_train;
+mod exchange;
 mod output;
+mod roles;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -26,11 +28,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a softmax classifier head on a data set and report accuracy and time.
-    Train(train_cmd::TrainArgs),
+    Train(Box<train_cmd::TrainArgs>),
     /// List the data sets this build can load, where they come from and whether they are found.
     Datasets(datasets_cmd::DatasetsArgs),
     /// Benchmark a backend's CKKS primitives (`bench ops`), in the peer benchmarks' JSON schema.
     Bench(bench_cmd::BenchArgs),
+    /// The data owner's side of a training across machines: encrypt, judge, decrypt.
+    Client(roles::ClientArgs),
+    /// The untrusted server's side: train on an upload with evaluation keys alone.
+    Cloud(roles::CloudArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,9 +56,11 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => train_cmd::run(args),
+        Command::Train(args) => train_cmd::run(*args),
         Command::Datasets(args) => datasets_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Client(args) => roles::run_client(args),
+        Command::Cloud(args) => roles::run_cloud(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

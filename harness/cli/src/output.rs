@@ -23,3 +23,22 @@ pub fn print_stdout(text: &str) -> Result<()> {
         r => r.context("writing to stdout"),
     }
 }
+
+/// Trained weights as JSON: one row per class, the bias last.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct WeightsFile {
+    pub classes: usize,
+    /// Feature columns, the bias included.
+    pub cols: usize,
+    pub weights: Vec<Vec<f64>>,
+}
+
+/// Writes `w` (one row per class) to `path` as a [`WeightsFile`].
+pub fn write_weights(path: &Path, w: &blindtuner_features::Matrix) -> Result<()> {
+    let file = WeightsFile {
+        classes: w.rows,
+        cols: w.cols,
+        weights: (0..w.rows).map(|r| w.row(r).to_vec()).collect(),
+    };
+    write_json(path, &file)
+}

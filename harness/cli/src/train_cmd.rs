@@ -1,9 +1,9 @@
 //! `blindtuner train`: load a data set, extract features, train, evaluate,
 //! report.
 
-use crate::output::{print_stdout, write_json};
+use crate::output::{print_stdout, write_json, write_weights};
 use anyhow::{Context, Result, bail};
-use blindtuner_datasets::{CATALOGUE, DatasetId};
+use blindtuner_datasets::{CATALOGUE, Dataset, DatasetId};
 use blindtuner_features::{FeatureSplits, PixelSpec, Pixels};
 use blindtuner_reports::{
     Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, Machine, RunReport, SCHEMA_VERSION,
@@ -48,14 +48,49 @@ pub enum Refresh {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Data set to train on (see `blindtuner datasets`).
-    #[arg(long, default_value = "mnist10k", value_parser = dataset_names())]
-    dataset: String,
-    /// Directory holding the files of a file-based data set.
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
     #[arg(long, value_enum, default_value_t = Method::Blindtuner)]
     pub method: Method,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Write the trained weights as JSON to PATH (`blindtuner client decrypt` writes the same).
+    #[arg(long, value_name = "PATH")]
+    save_weights: Option<PathBuf>,
+    /// Write the JSON result to PATH (`-` for stdout, the table then goes to stderr).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Where the examples come from and which features they become.
+#[derive(Args, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataArgs {
+    /// Data set to train on (see `blindtuner datasets`).
+    #[arg(long, default_value = "mnist10k", value_parser = dataset_names())]
+    pub dataset: String,
+    /// Directory holding the files of a file-based data set.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Train on the first N training examples only (a quick run).
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Validate on the first N validation examples only.
+    #[arg(long, value_name = "N")]
+    pub val_limit: Option<usize>,
+    /// Feature extractor: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std.
+    #[arg(long, default_value = "pixels", value_parser = clap::builder::ValueParser::new(parse_pixel_spec))]
+    #[serde(with = "display_fromstr")]
+    pub features: PixelSpec,
+}
+
+/// The engine of an encrypted run.
+#[derive(Args, Clone, Debug)]
+pub struct EngineArgs {
     /// Engine of `--method blindtuner` (`exact` runs on plain f64).
     #[arg(long, value_enum, default_value_t = Backend::Native)]
     pub backend: Backend,
@@ -72,40 +107,97 @@ pub struct TrainArgs {
     /// them stays precise; their largest magnitude should stay below it.
     #[arg(long, default_value_t = 16.0)]
     pub weight_scale: f64,
-    /// Train on the first N training examples only (a quick run).
-    #[arg(long, value_name = "N")]
-    train_limit: Option<usize>,
-    /// Validate on the first N validation examples only.
-    #[arg(long, value_name = "N")]
-    val_limit: Option<usize>,
-    /// Feature extractor: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std.
-    #[arg(long, default_value = "pixels", value_parser = clap::builder::ValueParser::new(parse_pixel_spec))]
-    features: PixelSpec,
+}
+
+/// Hyperparameters: a preset and what overrides it.
+#[derive(Args, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HyperArgs {
     /// Hyperparameter preset (defaults to the data set's own; hetal-mnist,
     /// hetal-cifar10, hetal-face-mask, hetal-dermamnist, hetal-snips, mnist10k, digits).
     #[arg(long, value_parser = preset_names())]
-    preset: Option<String>,
+    pub preset: Option<String>,
     /// Maximum number of epochs (overrides the preset).
     #[arg(long)]
-    epochs: Option<usize>,
+    pub epochs: Option<usize>,
     /// Mini-batch size (overrides the preset).
     #[arg(long)]
-    batch: Option<usize>,
+    pub batch: Option<usize>,
     /// Learning rate (overrides the preset).
     #[arg(long)]
-    lr: Option<f64>,
+    pub lr: Option<f64>,
     /// Early-stopping patience in epochs; 0 trains all epochs (overrides the preset).
     #[arg(long)]
-    patience: Option<usize>,
+    pub patience: Option<usize>,
     /// Seed of the training-set shuffle.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the JSON result to PATH (`-` for stdout, the table then goes to stderr).
-    #[arg(long, value_name = "PATH")]
-    json: Option<PathBuf>,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
+}
+
+/// Reads and writes a value through its `Display` and `FromStr` forms.
+mod display_fromstr {
+    pub fn serialize<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: std::str::FromStr<Err: std::fmt::Display>,
+        D: serde::Deserializer<'de>,
+    {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl HyperArgs {
+    /// The preset (the data set's own unless named) with the overrides, checked.
+    pub fn resolve(&self, dataset: &str) -> Result<(&'static blindtuner_train::Preset, Hyperparams)> {
+        let preset = match &self.preset {
+            Some(name) => preset(name).context("unknown preset")?,
+            None => default_preset(dataset),
+        };
+        let hyper = Hyperparams {
+            batch: self.batch.unwrap_or(preset.hyper.batch),
+            lr: self.lr.unwrap_or(preset.hyper.lr),
+            epochs: self.epochs.unwrap_or(preset.hyper.epochs),
+            patience: match self.patience {
+                Some(0) => None,
+                Some(p) => Some(p),
+                None => preset.hyper.patience,
+            },
+        };
+        if hyper.batch == 0 || hyper.epochs == 0 || !(hyper.lr.is_finite() && hyper.lr > 0.0) {
+            bail!("--batch and --epochs must be positive and --lr a positive number");
+        }
+        Ok((preset, hyper))
+    }
+}
+
+impl DataArgs {
+    /// Loads the data set and extracts its features (the limits applied), timing both.
+    pub fn load(&self, quiet: bool, phases: &mut BTreeMap<String, f64>) -> Result<(Dataset, FeatureSplits)> {
+        if self.train_limit == Some(0) || self.val_limit == Some(0) {
+            bail!("--train-limit and --val-limit must be positive");
+        }
+        let t = Instant::now();
+        let id = DatasetId::from_name(&self.dataset).context("unknown data set")?;
+        let data = blindtuner_datasets::load(id, self.data_dir.as_deref())?;
+        phases.insert("load".to_string(), t.elapsed().as_secs_f64());
+
+        let t = Instant::now();
+        let spinner = spinner(quiet, format!("extracting {} features", self.features));
+        let extractor = Pixels::fit(self.features, &data.train.images)?;
+        let mut features = FeatureSplits::extract(&extractor, &data)?;
+        if let Some(n) = self.train_limit {
+            features.train = features.train.head(n);
+        }
+        if let Some(n) = self.val_limit {
+            features.val = features.val.head(n);
+        }
+        spinner.finish_and_clear();
+        phases.insert("features".to_string(), t.elapsed().as_secs_f64());
+        Ok((data, features))
+    }
 }
 
 fn dataset_names() -> clap::builder::PossibleValuesParser {
@@ -128,59 +220,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let start = Instant::now();
     let date = utc_now_rfc3339();
     let mut phases = BTreeMap::new();
-
-    let preset = match &args.preset {
-        Some(name) => preset(name).context("unknown preset")?,
-        None => default_preset(&args.dataset),
-    };
-    let hyper = Hyperparams {
-        batch: args.batch.unwrap_or(preset.hyper.batch),
-        lr: args.lr.unwrap_or(preset.hyper.lr),
-        epochs: args.epochs.unwrap_or(preset.hyper.epochs),
-        patience: match args.patience {
-            Some(0) => None,
-            Some(p) => Some(p),
-            None => preset.hyper.patience,
-        },
-    };
-    if hyper.batch == 0 || hyper.epochs == 0 || !(hyper.lr.is_finite() && hyper.lr > 0.0) {
-        bail!("--batch and --epochs must be positive and --lr a positive number");
-    }
-    if args.train_limit == Some(0) || args.val_limit == Some(0) {
-        bail!("--train-limit and --val-limit must be positive");
-    }
-
-    let t = Instant::now();
-    let id = DatasetId::from_name(&args.dataset).context("unknown data set")?;
-    let data = blindtuner_datasets::load(id, args.data_dir.as_deref())?;
-    phases.insert("load".to_string(), t.elapsed().as_secs_f64());
-
-    let t = Instant::now();
-    let spinner = spinner(args.quiet, format!("extracting {} features", args.features));
-    let extractor = Pixels::fit(args.features, &data.train.images)?;
-    let mut features = FeatureSplits::extract(&extractor, &data)?;
-    if let Some(n) = args.train_limit {
-        features.train = features.train.head(n);
-    }
-    if let Some(n) = args.val_limit {
-        features.val = features.val.head(n);
-    }
-    spinner.finish_and_clear();
-    phases.insert("features".to_string(), t.elapsed().as_secs_f64());
+    let (preset, hyper) = args.hyper.resolve(&args.data.dataset)?;
+    let (data, features) = args.data.load(args.quiet, &mut phases)?;
 
     let trained = match args.method {
-        Method::Exact => exact(&features, &hyper, args.seed, args.quiet, &mut phases)?,
+        Method::Exact => exact(&features, &hyper, args.hyper.seed, args.quiet, &mut phases)?,
         Method::Blindtuner => crate::encrypted_train::run(&args, &features, &hyper, &mut phases)?,
     };
 
     let t = Instant::now();
     let model = &trained.model;
-    let accuracy = Accuracy {
-        train: model.evaluate(&features.train).accuracy,
-        val: model.evaluate(&features.val).accuracy,
-        test: model.evaluate(&features.test).accuracy,
-        measured: true,
-    };
+    let accuracy = accuracy(model, &features);
     phases.insert("evaluate".to_string(), t.elapsed().as_secs_f64());
 
     let report = RunReport {
@@ -212,7 +262,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             lr: hyper.lr,
             epochs_max: hyper.epochs,
             patience: hyper.patience,
-            seed: args.seed,
+            seed: args.hyper.seed,
             optimizer: "nesterov (Kim et al. 2018 schedule)".into(),
         },
         epochs_run: trained.epochs_run,
@@ -231,6 +281,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         encrypted: trained.encrypted,
     };
 
+    if let Some(path) = &args.save_weights {
+        write_weights(path, &trained.model.weights)?;
+    }
     let table = format!("{}\n", report.summary_table());
     match &args.json {
         Some(path) if path.as_os_str() == "-" => {
@@ -242,6 +295,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
             print_stdout(&table)
         }
         None => print_stdout(&table),
+    }
+}
+
+/// The accuracy of `model` on each split.
+pub fn accuracy(model: &SoftmaxRegression, features: &FeatureSplits) -> Accuracy {
+    Accuracy {
+        train: model.evaluate(&features.train).accuracy,
+        val: model.evaluate(&features.val).accuracy,
+        test: model.evaluate(&features.test).accuracy,
+        measured: true,
     }
 }
 
