@@ -2,45 +2,14 @@
 //! data, IDX directories written by the tests (synthetic data, named so),
 //! and every kind of bad input, which must end in one line naming the file.
 
+mod common;
+
+use common::{assert_one_line_error, blindtuner, run_json, stderr};
 use flate2::{Compression, write::GzEncoder};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn blindtuner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blindtuner"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts a failed run that printed exactly one error line containing all of `needles`.
-fn assert_one_line_error(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert!(!o.status.success(), "expected failure, got success: {err}");
-    assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "{:?} lacks {n:?}", lines[0]);
-    }
-}
-
-fn run_json(args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("result.json");
-    let mut all = args.to_vec();
-    all.extend(["--quiet", "--json", path.to_str().unwrap()]);
-    let o = blindtuner(&all);
-    assert!(o.status.success(), "{}", stderr(&o));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("valid JSON")
-}
+use std::process::Command;
 
 #[test]
 fn default_run_reaches_ninety_percent_on_mnist10k() {

@@ -94,9 +94,9 @@ pub struct EngineArgs {
     /// Engine of `--method blindtuner` (`exact` runs on plain f64).
     #[arg(long, value_enum, default_value_t = Backend::Native)]
     pub backend: Backend,
-    /// The backend's parameter set (native: boot-n16, boot-toy-n12, toy-n12, n14, peer-n16;
-    /// seal: seal-n14, seal-peer-n14, seal-peer-n16, toy-seal-n12); defaults to boot-n16 on
-    /// native (plain mimics its slots and levels) and seal-n14 on seal.
+    /// The backend's parameter set (native: boot-n16, boot-toy-n12, boot-toy-n12-w9, toy-n12,
+    /// n14, peer-n16; seal: seal-n14, seal-peer-n14, seal-peer-n16, toy-seal-n12); defaults to
+    /// boot-n16 on native (plain mimics its slots and levels) and seal-n14 on seal.
     #[arg(long, value_name = "NAME")]
     pub params: Option<String>,
     /// How levels come back: bootstrapping (default where the backend has it) or through the
