@@ -144,6 +144,8 @@ pub struct CloudTrainArgs {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ExchangePlan {
     format: String,
+    /// A random identifier of this upload, which the client's secret records too.
+    session: String,
     backend: String,
     parameters: String,
     security: String,
@@ -210,6 +212,7 @@ impl ExchangePlan {
 /// `secret.key`'s header: which backend, parameter set and keys the secret belongs to.
 #[derive(Debug, Serialize, Deserialize)]
 struct SecretHeader {
+    session: String,
     backend: String,
     parameters: String,
     keys: Digest,
@@ -392,6 +395,7 @@ impl OnBackend for EncryptOn<'_> {
             .unwrap_or_else(|| default_params(args.engine.backend));
         let exchange_plan = ExchangePlan {
             format: FORMAT.into(),
+            session: format!("{:032x}", rand::random::<u128>()),
             backend: label.into(),
             parameters: params.clone(),
             security: caps.security.to_string(),
@@ -412,6 +416,7 @@ impl OnBackend for EncryptOn<'_> {
         let secret = container(
             FileKind::Secret,
             &SecretHeader {
+                session: exchange_plan.session.clone(),
                 backend: label.into(),
                 parameters: params,
                 keys: exchange_plan.keys.clone(),
@@ -767,13 +772,16 @@ fn secret_for(dirs: &ClientDirs, plan: &ExchangePlan) -> Result<Vec<u8>> {
     let path = dirs.client_dir.join(SECRET);
     let bytes = read(&path)?;
     let secret = parse::<SecretHeader>(&path, &bytes, FileKind::Secret)?;
-    if secret.header.keys != plan.keys || secret.header.backend != plan.backend {
+    let header = &secret.header;
+    if header.session != plan.session || header.keys != plan.keys || header.backend != plan.backend {
         bail!(
-            "{}: the secret of other keys than {}'s ({} {} against {} {})",
+            "{}: the secret of other keys than {}'s (session {} of {} {}, against session {} of {} {})",
             path.display(),
             dirs.exchange.join(PLAN).display(),
-            secret.header.backend,
-            secret.header.parameters,
+            header.session,
+            header.backend,
+            header.parameters,
+            plan.session,
             plan.backend,
             plan.parameters
         );
