@@ -15,6 +15,7 @@
 //! Every circuit runs unchanged on the `plain` backend (f64, no noise, the same level
 //! accounting), which isolates the approximation error from CKKS noise.
 
+pub mod compact;
 pub mod counting;
 pub mod matmul;
 mod ops;

@@ -27,20 +27,23 @@ use blindtuner_features::Matrix;
 use blindtuner_train::NesterovSchedule;
 
 use crate::EncryptedError;
+use crate::compact::{COMPACT_DEPTH, CompactWeights};
 use crate::matmul::{DIAG_ABT_DEPTH, DIAG_ATB_DEPTH, diag_abt, diag_atb};
 use crate::ops::require_levels;
 use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
 use crate::refresh::Levels;
 use crate::softmax::Softmax;
 
-/// The levels one step takes from the weights with this softmax, without refreshing.
+/// The levels one step takes from the weights with this softmax, without refreshing: unpacking,
+/// DiagABT, the softmax, DiagATB, packing, the momentum.
 pub fn step_depth(softmax: &Softmax) -> usize {
-    DIAG_ABT_DEPTH + softmax.depth() + DIAG_ATB_DEPTH + 1
+    COMPACT_DEPTH + DIAG_ABT_DEPTH + softmax.depth() + DIAG_ATB_DEPTH + COMPACT_DEPTH + 1
 }
 
-/// Levels the weights need at the start of a step with refreshing: DiagABT, and the softmax's
-/// input mask on its result, so that unrefreshable logits (up to `R / M`) never need a refresh.
-const FORWARD_LEVELS: usize = DIAG_ABT_DEPTH + 1;
+/// Levels the compact weights need at the start of a step with refreshing: unpacking,
+/// DiagABT, and the softmax's input mask on its result, so that unrefreshable logits (up to
+/// `R / M`) never need a refresh.
+const FORWARD_LEVELS: usize = COMPACT_DEPTH + DIAG_ABT_DEPTH + 1;
 
 /// The fewest levels between refreshes a training step can run with: the refreshed weights
 /// feed the momentum and then the forward pass.
@@ -94,12 +97,12 @@ impl<'a, Ct: Clone> PhaseClock<'a, Ct> {
     }
 }
 
-/// Encrypted weights under training: `w_t / M`, the previous gradient step `v_t / M`, the
-/// schedule after `t` steps.
+/// Encrypted weights under training, compact ([`crate::compact`]): `w_t / M`, the previous
+/// gradient step `v_t / M`, the schedule after `t` steps.
 #[derive(Debug, Clone)]
 pub struct EncryptedModel<Ct> {
-    weights: PackedWeights<Ct>,
-    previous: PackedWeights<Ct>,
+    weights: CompactWeights<Ct>,
+    previous: CompactWeights<Ct>,
     scale: f64,
     steps: usize,
     schedule: NesterovSchedule,
@@ -108,7 +111,7 @@ pub struct EncryptedModel<Ct> {
 impl<Ct: Clone> EncryptedModel<Ct> {
     /// Training from `weights` (`w_0 = v_0`, holding the weights divided by `scale`), the
     /// schedule at its start.
-    pub fn new(weights: PackedWeights<Ct>, scale: f64) -> Result<EncryptedModel<Ct>, EncryptedError> {
+    pub fn new(weights: CompactWeights<Ct>, scale: f64) -> Result<EncryptedModel<Ct>, EncryptedError> {
         if !(scale.is_finite() && scale > 0.0) {
             return Err(EncryptedError::Unsupported(format!(
                 "the weight scale must be a positive number, not {scale}"
@@ -134,8 +137,8 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         steps: usize,
         cts: &mut impl Iterator<Item = Ct>,
     ) -> Result<EncryptedModel<Ct>, EncryptedError> {
-        let weights = PackedWeights::take_from(classes, cols, shape, cts)?;
-        let previous = PackedWeights::take_from(classes, cols, shape, cts)?;
+        let weights = CompactWeights::take_from(classes, cols, shape, cts)?;
+        let previous = CompactWeights::take_from(classes, cols, shape, cts)?;
         Ok(EncryptedModel {
             previous,
             steps,
@@ -146,7 +149,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
 
     /// Every ciphertext of the model: the blocks of `w_t`, then those of `v_t`.
     pub fn ciphertexts(&self) -> impl Iterator<Item = &Ct> {
-        self.weights.blocks().iter().chain(self.previous.blocks())
+        self.weights.cts().iter().chain(self.previous.cts())
     }
 
     /// `t`: the steps taken.
@@ -162,7 +165,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         scale: f64,
     ) -> Result<EncryptedModel<Ct>, EncryptedError> {
         let scaled = Matrix::from_rows(w.rows, w.cols, w.data.iter().map(|v| v / scale).collect());
-        EncryptedModel::new(PackedWeights::encrypt(client, &scaled, shape)?, scale)
+        EncryptedModel::new(CompactWeights::encrypt(client, &scaled, shape)?, scale)
     }
 
     /// The client's side: the weights `w_t`.
@@ -173,7 +176,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
     }
 
     /// `w_t / M`, the weights the next forward pass uses.
-    pub fn weights(&self) -> &PackedWeights<Ct> {
+    pub fn weights(&self) -> &CompactWeights<Ct> {
         &self.weights
     }
 
@@ -209,12 +212,13 @@ impl<Ct: Clone> EncryptedModel<Ct> {
                 self.scale,
             ));
         }
-        if levels.refreshes() {
-            let blocks = levels.ready_all(cloud, "the forward pass", self.weights.blocks(), FORWARD_LEVELS)?;
-            self.weights.with_blocks(blocks)
+        let weights = if levels.refreshes() {
+            let cts = levels.ready_all(cloud, "the forward pass", self.weights.cts(), FORWARD_LEVELS)?;
+            self.weights.with_cts(cts)?
         } else {
-            Ok(self.weights.clone())
-        }
+            self.weights.clone()
+        };
+        weights.unpack(cloud)
     }
 
     /// One step on the batch `x` with one-hot `labels` (see the module docs), and where its
@@ -239,7 +243,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             require_levels(cloud, "a training step", DIAG_ABT_DEPTH, x.blocks())?;
         } else {
             // The features feed the products but not the momentum: one level fewer.
-            require_levels(cloud, "a training step", step_depth(softmax), self.weights.blocks())?;
+            require_levels(cloud, "a training step", step_depth(softmax), self.weights.cts())?;
             require_levels(cloud, "a training step", step_depth(softmax) - 1, x.blocks())?;
         }
 
@@ -256,23 +260,18 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             .zip(labels.blocks())
             .map(|(p, y)| {
                 let e = cloud.sub(p, y)?;
-                levels.ready(cloud, "DiagATB", e, DIAG_ATB_DEPTH)
+                levels.ready(cloud, "DiagATB", e, DIAG_ATB_DEPTH + COMPACT_DEPTH)
             })
             .collect::<Result<Vec<_>, EncryptedError>>()?;
         clock.lap(&mut times, |t| &mut t.update);
         let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / (x.rows() as f64 * self.scale))?;
+        let step = CompactWeights::pack(cloud, &step)?;
         clock.lap(&mut times, |t| &mut t.matmul);
 
         let gamma = self.schedule.next_gamma();
         self.steps += 1;
         let (mut next, mut weights) = (Vec::new(), Vec::new());
-        for ((w, v), g) in self
-            .weights
-            .blocks()
-            .iter()
-            .zip(self.previous.blocks())
-            .zip(step.blocks())
-        {
+        for ((w, v), g) in self.weights.cts().iter().zip(self.previous.cts()).zip(step.cts()) {
             let mut v_next = cloud.add(w, g)?;
             if levels.refreshes() {
                 v_next = levels.ready(cloud, "the weight update", v_next, 1 + FORWARD_LEVELS)?;
@@ -284,8 +283,8 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             });
             next.push(v_next);
         }
-        self.previous = self.weights.with_blocks(next)?;
-        self.weights = self.weights.with_blocks(weights)?;
+        self.previous = self.weights.with_cts(next)?;
+        self.weights = self.weights.with_cts(weights)?;
         clock.lap(&mut times, |t| &mut t.update);
         Ok(times)
     }

@@ -18,10 +18,11 @@ use blindtuner_features::{Features, Matrix};
 use blindtuner_train::{Verdict, shuffled_order};
 
 use crate::EncryptedError;
+use crate::compact::{CompactWeights, compact_rotations};
 use crate::counting::{CountingCloud, OpCounts};
 use crate::matmul::{diag_abt_rotations, diag_atb_rotations};
 use crate::ops::{accumulate, doubling_steps, rotate_and_add, rotation_keys};
-use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, padded_classes};
+use crate::packing::{BlockShape, PackedMatrix, PackedScores, padded_classes};
 use crate::refresh::{Levels, RefreshStats};
 use crate::softmax::Softmax;
 use crate::step::{EncryptedModel, StepTimes};
@@ -92,11 +93,13 @@ impl TrainingPlan {
         Softmax::new(self.classes, self.shape)?.with_logit_scale(self.weight_scale)
     }
 
-    /// Every rotation the cloud needs keys for: both products, the softmax, the loss's sum.
+    /// Every rotation the cloud needs keys for: both products, the compact weights, the
+    /// softmax, the loss's sum.
     pub fn rotations(&self) -> Result<Vec<i64>, EncryptedError> {
         let steps = diag_abt_rotations(self.shape, self.classes)?
             .into_iter()
             .chain(diag_atb_rotations(self.shape, self.classes)?)
+            .chain(compact_rotations(self.shape, self.classes, self.cols)?)
             .chain(self.softmax()?.rotations())
             .chain(doubling_steps(1, self.shape.slots()));
         Ok(rotation_keys(self.shape, steps))
@@ -218,7 +221,7 @@ impl<Ct: Clone> EncryptedData<Ct> {
                 "an upload needs at least one training batch and one validation block".into(),
             ));
         }
-        let weights = PackedWeights::take_from(classes, cols, shape, &mut cts)?;
+        let weights = CompactWeights::take_from(classes, cols, shape, &mut cts)?;
         let initial = EncryptedModel::new(weights, plan.weight_scale)?;
         let initial = EncryptedData { train, val, initial };
         match cts.count() {
@@ -248,7 +251,7 @@ impl<Ct: Clone> EncryptedData<Ct> {
             .iter()
             .chain(&self.val)
             .flat_map(|b| b.x.blocks().iter().chain(b.labels.blocks()))
-            .chain(self.initial.weights().blocks())
+            .chain(self.initial.weights().cts())
     }
 }
 

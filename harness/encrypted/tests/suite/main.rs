@@ -2,6 +2,7 @@
 //! operation counts against the closed forms and HETAL's table, the softmax, training steps.
 
 mod common;
+mod compact;
 mod counts;
 mod matmul;
 mod packing;

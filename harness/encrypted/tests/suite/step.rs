@@ -1,9 +1,10 @@
 //! Training steps on encrypted weights, on plain: equal to the same steps in f64 (with the
 //! approximate softmax), close to the exact trainer, and what a step costs at HETAL's MNIST shape.
 
+use blindtuner_encrypted::compact::{CompactWeights, compact_counts, compact_rotations};
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
 use blindtuner_encrypted::matmul::{diag_abt_counts, diag_abt_rotations, diag_atb_counts, diag_atb_rotations};
-use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
+use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores};
 use blindtuner_encrypted::refresh::Levels;
 use blindtuner_encrypted::softmax::{Softmax, approximate_softmax};
 use blindtuner_encrypted::step::{EncryptedModel, step_depth};
@@ -30,12 +31,13 @@ pub fn blobs(n: usize, seed: u64) -> Features {
     }
 }
 
-fn keys(shape: BlockShape, softmax: &Softmax, classes: usize) -> Vec<i64> {
+fn keys(shape: BlockShape, softmax: &Softmax, classes: usize, cols: usize) -> Vec<i64> {
     let products = union(
         diag_abt_rotations(shape, classes).unwrap(),
         diag_atb_rotations(shape, classes).unwrap(),
     );
-    union(products, softmax.rotations())
+    let compact = union(products, compact_rotations(shape, classes, cols).unwrap());
+    union(compact, softmax.rotations())
 }
 
 #[test]
@@ -47,12 +49,12 @@ fn steps_match_f64_and_the_exact_trainer() {
     let (mut client, cloud) = plain(
         shape.slots(),
         steps * step_depth(&softmax),
-        &keys(shape, &softmax, classes),
+        &keys(shape, &softmax, classes, data.x.cols),
     );
     let x = PackedMatrix::encrypt_features(&mut client, &data.x, shape).unwrap();
     let y = PackedScores::encrypt_labels(&mut client, &data.labels, classes, shape).unwrap();
     let zeros = Matrix::zeros(classes, data.x.cols);
-    let mut model = EncryptedModel::new(PackedWeights::encrypt(&mut client, &zeros, shape).unwrap(), 1.0).unwrap();
+    let mut model = EncryptedModel::new(CompactWeights::encrypt(&mut client, &zeros, shape).unwrap(), 1.0).unwrap();
 
     // The same steps in f64: v' = w - (lr / n) (P - Y)^T X, w' = v' + g (v - v').
     let (mut w, mut v, mut schedule) = (zeros.clone(), zeros, NesterovSchedule::default());
@@ -95,14 +97,14 @@ fn a_step_at_hetal_mnist_shape() {
     let (a, b, classes, slots) = (1024, 769, 10, 1 << 15);
     let shape = BlockShape::hetal(a, classes, slots).unwrap();
     let softmax = Softmax::new(classes, shape).unwrap();
-    let (mut client, cloud) = plain(slots, step_depth(&softmax), &keys(shape, &softmax, classes));
+    let (mut client, cloud) = plain(slots, step_depth(&softmax), &keys(shape, &softmax, classes, b));
     let cloud = CountingCloud::new(cloud);
     let x = random_matrix(a, b - 1, 1.0, 1).with_bias_column();
     let labels: Vec<usize> = (0..a).map(|i| (i * 7) % classes).collect();
     let px = PackedMatrix::encrypt_features(&mut client, &x, shape).unwrap();
     let py = PackedScores::encrypt_labels(&mut client, &labels, classes, shape).unwrap();
     let logits = PackedScores::encrypt(&mut client, &random_matrix(a, classes, 1.0, 2), shape).unwrap();
-    let w = PackedWeights::encrypt(&mut client, &Matrix::zeros(classes, b), shape).unwrap();
+    let w = CompactWeights::encrypt(&mut client, &Matrix::zeros(classes, b), shape).unwrap();
 
     softmax.apply(&cloud, &Levels::fixed(), &logits).unwrap();
     let softmax_counts = cloud.counts();
@@ -115,13 +117,15 @@ fn a_step_at_hetal_mnist_shape() {
         "one step at ({a}, {b}, {classes}) in {shape}, {} levels: {step}",
         step_depth(&softmax)
     );
-    // The products, the softmax, P - Y and v' = w + step (the first step has no momentum).
-    let (rb, nb) = shape.grid(a, b);
+    // Unpacking, the products, the softmax, P - Y, packing and v' = w + step on the compact
+    // weights (the first step has no momentum): one ciphertext of weights.
+    let rb = shape.grid(a, b).0;
     let update = OpCounts {
-        additions: (rb + nb) as u64,
+        additions: rb as u64 + 1,
         ..OpCounts::default()
     };
     let products = diag_abt_counts(shape, a, b, classes).unwrap() + diag_atb_counts(shape, a, b, classes).unwrap();
-    assert_eq!(step, products + softmax_counts + update);
+    let compact = compact_counts(shape, classes, b).unwrap();
+    assert_eq!(step, products + softmax_counts + compact + update);
     assert_eq!(cloud.counts().bootstraps, 0);
 }
