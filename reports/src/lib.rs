@@ -54,8 +54,9 @@ pub struct EncryptedRun {
     /// `128-bit`, `toy (insecure)` or `none (not encrypted)`.
     pub security: String,
     pub slots: usize,
-    /// Levels of a fresh (or refreshed) ciphertext.
-    pub levels: usize,
+    /// Levels of a fresh (or refreshed) ciphertext; `None` (null) where the backend has no
+    /// level limit (TFHE).
+    pub levels: Option<usize>,
     /// `bootstrap` (the cloud alone) or `client` (interactive re-encryption).
     pub refresh: String,
     /// HETAL's block of `s0 x s1` slots.

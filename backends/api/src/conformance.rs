@@ -1,7 +1,9 @@
 //! The conformance suite: one generic check of a [`Backend`] against the [`plain`](crate::plain)
 //! reference on fresh random inputs, with the precision of every operation in bits, and its
 //! error cases. Each backend's tests call [`check`] (and [`check_foreign`] with two parameter
-//! sets); a failure panics with the operation and the precision reached.
+//! sets); a failure panics with the operation and the precision reached. A backend without a
+//! level limit ([`Capabilities::max_level`](crate::Capabilities::max_level) `None`) is compared
+//! with a plain backend without one: its levels must stay `usize::MAX`.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -70,14 +72,18 @@ fn steps(slots: usize) -> Vec<i64> {
 
 /// Checks every operation of `backend` against plain to `min_bits` bits, level accounting,
 /// bootstrapping (or its refusal), serialisation of ciphertexts, keys and the client's secret
-/// with their corruption, and the error cases. Returns the precision of each operation.
+/// with their corruption (refused as [`BackendError::Format`]), and the error cases. Returns the
+/// precision of each operation.
 pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     let caps = backend.capabilities();
     let n = caps.slots;
-    assert!(caps.max_level >= 2, "the suite needs at least two levels");
+    assert!(
+        caps.max_level.is_none_or(|l| l >= 2),
+        "the suite needs at least two levels"
+    );
     let steps = steps(n);
     let (client, cloud) = backend.keygen(&steps).expect("keygen");
-    let plain = PlainBackend::new(n, caps.max_level).expect("plain backend");
+    let plain = PlainBackend::with_level_budget(n, caps.max_level).expect("plain backend");
     let (plain_client, plain_cloud) = plain.keygen(&steps).expect("plain keygen");
     let mut p: Pair<B> = Pair {
         client,
@@ -122,15 +128,23 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
         p.compare(&format!("rotate_many {k}"), got, want);
     }
 
-    // Down to level 0, then a product is refused.
+    // Down to level 0, then a product is refused; without a level limit, a chain of two
+    // products keeps level `usize::MAX` (compared with plain's).
     let (mut c, mut pc) = (a.clone(), pa.clone());
-    while p.cloud.level(&c) > 0 {
-        (c, pc) = op!("mul chain", mul(&c, &b), mul(&pc, &pb));
+    if caps.max_level.is_some() {
+        while p.cloud.level(&c) > 0 {
+            (c, pc) = op!("mul chain", mul(&c, &b), mul(&pc, &pb));
+        }
+        assert!(
+            matches!(p.cloud.mul(&c, &b), Err(BackendError::LevelExhausted { .. })),
+            "a product at level 0 must be refused"
+        );
+    } else {
+        for _ in 0..2 {
+            (c, pc) = op!("mul chain", mul(&c, &b), mul(&pc, &pb));
+        }
+        assert_eq!(p.cloud.level(&c), usize::MAX, "a backend without a level limit");
     }
-    assert!(
-        matches!(p.cloud.mul(&c, &b), Err(BackendError::LevelExhausted { .. })),
-        "a product at level 0 must be refused"
-    );
     match p.cloud.bootstrap(&c) {
         Ok(fresh) => {
             assert!(
@@ -151,17 +165,21 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     let back = backend.ciphertext_from_bytes(&bytes).expect("ciphertext_from_bytes");
     p.compare("serialised ciphertext", &back, &pab);
     for cut in [0, 3, bytes.len() / 2, bytes.len() - 1] {
+        let result = backend.ciphertext_from_bytes(&bytes[..cut]);
         assert!(
-            backend.ciphertext_from_bytes(&bytes[..cut]).is_err(),
-            "a ciphertext cut at {cut} was accepted"
+            matches!(result, Err(BackendError::Format(_))),
+            "a ciphertext cut at {cut}: {:?}",
+            result.err()
         );
     }
     for at in [0, 5, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
         let mut damaged = bytes.clone();
         damaged[at] ^= 0x10;
+        let result = backend.ciphertext_from_bytes(&damaged);
         assert!(
-            backend.ciphertext_from_bytes(&damaged).is_err(),
-            "a ciphertext with byte {at} flipped was accepted"
+            matches!(result, Err(BackendError::Format(_))),
+            "a ciphertext with byte {at} flipped: {:?}",
+            result.err()
         );
     }
     let keys = p.cloud.keys_to_bytes().expect("keys_to_bytes");
@@ -174,12 +192,15 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     let mid = damaged.len() / 2;
     damaged[mid] ^= 0x10;
     assert!(
-        backend.cloud_from_bytes(&damaged).is_err(),
-        "damaged keys were accepted"
+        matches!(backend.cloud_from_bytes(&damaged), Err(BackendError::Format(_))),
+        "damaged keys must be refused as corrupt"
     );
     assert!(
-        backend.cloud_from_bytes(&keys[..keys.len() - 1]).is_err(),
-        "truncated keys were accepted"
+        matches!(
+            backend.cloud_from_bytes(&keys[..keys.len() - 1]),
+            Err(BackendError::Format(_))
+        ),
+        "truncated keys must be refused as corrupt"
     );
     // The client's secret round-trips: the restored client decrypts the original's
     // ciphertexts, and the original decrypts the restored one's.
@@ -235,25 +256,25 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     p.measured
 }
 
-/// Data of one parameter set is refused by another: ciphertexts, keys and client secrets.
-pub fn check_foreign<B: Backend>(one: &B, other: &B) {
+/// Data of one parameter set is refused by another as [`BackendError::Format`]: ciphertexts,
+/// keys and client secrets. Returns the three errors (ciphertext, keys, secret), for a backend's
+/// tests to check what they say.
+pub fn check_foreign<B: Backend>(one: &B, other: &B) -> [BackendError; 3] {
     let (mut client, cloud) = one.keygen(&[1]).expect("keygen");
     let ct = client.encrypt(&[0.5]).expect("encrypt");
     let bytes = one.ciphertext_to_bytes(&ct).expect("ciphertext_to_bytes");
-    assert!(
-        other.ciphertext_from_bytes(&bytes).is_err(),
-        "a ciphertext of another parameter set was accepted"
-    );
     let keys = cloud.keys_to_bytes().expect("keys_to_bytes");
-    assert!(
-        other.cloud_from_bytes(&keys).is_err(),
-        "keys of another parameter set were accepted"
-    );
     let secret = one.client_to_bytes(&client).expect("client_to_bytes");
-    assert!(
-        other.client_from_bytes(&secret).is_err(),
-        "a client secret of another parameter set was accepted"
-    );
+    let refused = |result: Result<(), BackendError>, what: &str| match result {
+        Err(e @ BackendError::Format(_)) => e,
+        Err(e) => panic!("{what} of another parameter set: {e}, not a format error"),
+        Ok(()) => panic!("{what} of another parameter set was accepted"),
+    };
+    [
+        refused(other.ciphertext_from_bytes(&bytes).map(drop), "a ciphertext"),
+        refused(other.cloud_from_bytes(&keys).map(drop), "keys"),
+        refused(other.client_from_bytes(&secret).map(drop), "a client secret"),
+    ]
 }
 
 #[cfg(test)]
@@ -268,5 +289,15 @@ mod tests {
         assert!(measured.iter().any(|m| m.op == "bootstrap"));
         check_foreign(&plain, &PlainBackend::new(64, 5).unwrap());
         check_foreign(&plain, &PlainBackend::new(32, 4).unwrap());
+        check_foreign(&plain, &PlainBackend::with_level_budget(64, None).unwrap());
+    }
+
+    #[test]
+    fn plain_without_a_level_limit_conforms() {
+        let plain = PlainBackend::with_level_budget(16, None).unwrap();
+        assert_eq!(plain.capabilities().max_level, None);
+        let measured = check(&plain, 50.0);
+        assert!(measured.iter().any(|m| m.op == "mul chain"));
+        check_foreign(&plain, &PlainBackend::new(16, 4).unwrap());
     }
 }

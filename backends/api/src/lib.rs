@@ -9,7 +9,8 @@
 //!
 //! Rescaling is the backend's business: every multiplication returns a ciphertext one level
 //! lower on the backend's scale, so the algorithm above never sees scales, but levels stay
-//! visible ([`Cloud::level`]) because bootstrap scheduling needs them. Everything fails with a
+//! visible ([`Cloud::level`]) because bootstrap scheduling needs them (a backend without a level
+//! limit says so with [`Capabilities::max_level`] `None`). Everything fails with a
 //! [`BackendError`], never a panic: wrong slot counts, exhausted levels, missing keys, corrupt or
 //! foreign serialised data.
 //!
@@ -58,8 +59,10 @@ pub struct Capabilities {
     /// The parameter set, in words.
     pub parameters: String,
     pub slots: usize,
-    /// Multiplicative levels of a fresh ciphertext.
-    pub max_level: usize,
+    /// Multiplicative levels of a fresh ciphertext; `None` when products cost no level (a
+    /// backend whose every operation bootstraps itself, such as TFHE): its ciphertexts then
+    /// report [`Cloud::level`] `usize::MAX` forever and never need a refresh.
+    pub max_level: Option<usize>,
     /// Whether [`Cloud::bootstrap`] works.
     pub bootstrap: bool,
     /// Whether results are exact (no approximation noise).
@@ -136,7 +139,8 @@ pub trait Cloud: Send + Sync {
 
     fn capabilities(&self) -> Capabilities;
 
-    /// Levels left in `ct`.
+    /// Levels left in `ct`; `usize::MAX` on a backend without a level limit
+    /// ([`Capabilities::max_level`] `None`).
     fn level(&self, ct: &Self::Ciphertext) -> usize;
 
     fn add(&self, a: &Self::Ciphertext, b: &Self::Ciphertext) -> Result<Self::Ciphertext, BackendError>;

@@ -1,16 +1,18 @@
 //! The plain backend: slots as `f64`, no encryption, no noise, and the same level accounting as
 //! an encrypted backend (every multiplication costs a level; bootstrapping restores them), so
 //! the circuits above run unchanged and their results isolate approximation from CKKS noise.
+//! [`PlainBackend::with_level_budget`] with `None` mimics a backend without a level limit
+//! (TFHE): every ciphertext stays at level `usize::MAX`.
 
 use std::collections::BTreeSet;
 
 use crate::{Backend, BackendError, Capabilities, Client, Cloud, Security, fnv1a};
 
-/// Plain "parameters": the slot count and the level budget to mimic.
+/// Plain "parameters": the slot count and the level budget to mimic (`None`: no limit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlainBackend {
     slots: usize,
-    max_level: usize,
+    max_level: Option<usize>,
 }
 
 /// A "ciphertext" of the plain backend: the values themselves and the levels left.
@@ -40,16 +42,38 @@ const CLIENT_MAGIC: &[u8; 4] = b"BTPS";
 impl PlainBackend {
     /// `slots` slots (at least one) and `max_level` levels per fresh ciphertext.
     pub fn new(slots: usize, max_level: usize) -> Result<PlainBackend, BackendError> {
+        PlainBackend::with_level_budget(slots, Some(max_level))
+    }
+
+    /// [`PlainBackend::new`] with any level budget: `None` mimics a backend without a level
+    /// limit, whose ciphertexts all stay at level `usize::MAX` (below `u32::MAX` otherwise).
+    pub fn with_level_budget(slots: usize, max_level: Option<usize>) -> Result<PlainBackend, BackendError> {
         if slots == 0 || slots > u32::MAX as usize {
             return Err(BackendError::Length { given: slots, slots: 0 });
         }
+        if max_level.is_some_and(|l| l >= u32::MAX as usize) {
+            return Err(BackendError::Engine(format!(
+                "a level budget of {} does not fit the plain format",
+                max_level.unwrap_or_default()
+            )));
+        }
         Ok(PlainBackend { slots, max_level })
+    }
+
+    /// The level of fresh and bootstrapped ciphertexts.
+    fn top(&self) -> usize {
+        self.max_level.unwrap_or(usize::MAX)
+    }
+
+    /// A level as the format writes it: `u32::MAX` stands for "no limit".
+    fn level_tag(level: usize) -> u32 {
+        u32::try_from(level).unwrap_or(u32::MAX)
     }
 
     fn header(&self, magic: &[u8; 4]) -> Vec<u8> {
         let mut out = magic.to_vec();
         out.extend_from_slice(&(self.slots as u32).to_le_bytes());
-        out.extend_from_slice(&(self.max_level as u32).to_le_bytes());
+        out.extend_from_slice(&Self::level_tag(self.top()).to_le_bytes());
         out
     }
 
@@ -113,7 +137,10 @@ impl Backend for PlainBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             backend: "plain",
-            parameters: format!("{} f64 slots, {} levels", self.slots, self.max_level),
+            parameters: match self.max_level {
+                Some(l) => format!("{} f64 slots, {l} levels", self.slots),
+                None => format!("{} f64 slots, no level limit", self.slots),
+            },
             slots: self.slots,
             max_level: self.max_level,
             bootstrap: true,
@@ -166,7 +193,7 @@ impl Backend for PlainBackend {
 
     fn ciphertext_to_bytes(&self, ct: &PlainCiphertext) -> Result<Vec<u8>, BackendError> {
         let mut out = self.header(CIPHERTEXT_MAGIC);
-        out.extend_from_slice(&(ct.level as u32).to_le_bytes());
+        out.extend_from_slice(&Self::level_tag(ct.level).to_le_bytes());
         ct.values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         Ok(Self::seal(out))
     }
@@ -180,10 +207,11 @@ impl Backend for PlainBackend {
                 4 + 8 * self.slots
             )));
         }
-        let level = u32_at(body, 0).expect("length checked") as usize;
-        if level > self.max_level {
-            return Err(BackendError::Format(format!("level {level} above the budget")));
-        }
+        let level = match (u32_at(body, 0).expect("length checked"), self.max_level) {
+            (u32::MAX, None) => usize::MAX,
+            (level, Some(max)) if level as usize <= max => level as usize,
+            (level, _) => return Err(BackendError::Format(format!("level {level} outside the budget"))),
+        };
         let values: Vec<f64> = body[4..]
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
@@ -201,7 +229,7 @@ impl Client for PlainClient {
     fn encrypt(&mut self, values: &[f64]) -> Result<PlainCiphertext, BackendError> {
         Ok(PlainCiphertext {
             values: self.backend.padded(values)?,
-            level: self.backend.max_level,
+            level: self.backend.top(),
         })
     }
 
@@ -218,7 +246,11 @@ impl PlainCloud {
         }
     }
 
+    /// The level of a product of `a`: one lower, or `usize::MAX` without a limit.
     fn multiplied(&self, a: &PlainCiphertext) -> Result<usize, BackendError> {
+        if self.backend.max_level.is_none() {
+            return Ok(a.level);
+        }
         a.level.checked_sub(1).ok_or(BackendError::LevelExhausted { level: 0 })
     }
 }
@@ -281,7 +313,7 @@ impl Cloud for PlainCloud {
     fn bootstrap(&self, a: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
         Ok(PlainCiphertext {
             values: a.values.clone(),
-            level: self.backend.max_level,
+            level: self.backend.top(),
         })
     }
 

@@ -25,7 +25,7 @@ fn operations(c: &mut Criterion) {
         let (a, b) = (client.encrypt(&x).unwrap(), client.encrypt(&y).unwrap());
         let mut g = c.benchmark_group(format!("seal_{name}"));
         g.sample_size(10);
-        let id = |op: &str| BenchmarkId::new(op, format!("{} limbs", caps.max_level + 1));
+        let id = |op: &str| BenchmarkId::new(op, format!("{} limbs", backend.literal().levels + 1));
         g.bench_function(id("encode_encrypt"), |bench| {
             bench.iter(|| client.encrypt(black_box(&x)).unwrap())
         });

@@ -326,7 +326,7 @@ fn capabilities(p: &SealParams) -> Capabilities {
         backend: "seal",
         parameters: p.describe(),
         slots: p.slots(),
-        max_level: p.max_level(),
+        max_level: Some(p.max_level()),
         bootstrap: false,
         exact: false,
         security: p.security,

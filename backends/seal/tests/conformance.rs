@@ -156,7 +156,7 @@ fn damaged_keys_are_refused() {
 fn levels_align_across_several_levels() {
     let backend = toy();
     let caps = backend.capabilities();
-    let (n, top) = (caps.slots, caps.max_level);
+    let (n, top) = (caps.slots, caps.max_level.expect("SEAL has a level budget"));
     let (mut client, cloud) = backend.keygen(&[]).unwrap();
     let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5).collect();
     let y: Vec<f64> = (0..n).map(|i| ((i * 104_729) % 1000) as f64 / 1000.0 - 0.5).collect();
@@ -223,11 +223,11 @@ fn parameter_sets_and_security() {
     assert_eq!(toy.security, Security::Toy);
     assert!(toy.parameters.starts_with("toy-"), "{}", toy.parameters);
     assert!(!toy.bootstrap && !toy.exact);
-    assert_eq!((toy.slots, toy.max_level), (2048, 4));
+    assert_eq!((toy.slots, toy.max_level), (2048, Some(4)));
     let n14 = SealBackend::named("seal-n14").unwrap();
     let caps = n14.capabilities();
     assert_eq!(caps.security, Security::Bits(128));
-    assert_eq!((caps.slots, caps.max_level), (8192, 8));
+    assert_eq!((caps.slots, caps.max_level), (8192, Some(8)));
     // Within the 438 bits that 128-bit security allows at N = 2^14 (HomomorphicEncryption.org).
     let bits: u32 = n14.primes().iter().map(|p| 64 - p.leading_zeros()).sum();
     assert_eq!(bits, 430);

@@ -89,11 +89,10 @@ pub fn with_backend<J: OnBackend>(name: BackendName, params: Option<&str>, job: 
 /// Refuses, before any work, a plan the backend cannot run with `refresh`.
 pub fn check_plan(caps: &Capabilities, refresh: Option<Refresh>) -> Result<()> {
     let minimum = blindtuner_encrypted::step::MIN_LEVELS;
-    if caps.max_level < minimum {
+    if let Some(levels) = caps.max_level.filter(|&l| l < minimum) {
         bail!(
-            "{} has {} levels; the training needs at least {minimum} between refreshes",
-            caps.parameters,
-            caps.max_level
+            "{} has {levels} levels; the training needs at least {minimum} between refreshes",
+            caps.parameters
         );
     }
     if refresh == Some(Refresh::Bootstrap) && !caps.bootstrap {
@@ -260,7 +259,7 @@ pub fn plan(
 
 /// The plain backend with the slots and levels of `caps`.
 pub fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
-    Ok(PlainBackend::new(caps.slots, caps.max_level)?)
+    Ok(PlainBackend::with_level_budget(caps.slots, caps.max_level)?)
 }
 
 /// `-log2` of the largest difference of two weight matrices.

@@ -123,7 +123,7 @@ impl<'a, C: Cloud> Bootstrap<'a, C> {
         }
         Ok(Bootstrap {
             cloud,
-            levels: caps.max_level,
+            levels: caps.max_level.unwrap_or(usize::MAX),
             counters: Counters::default(),
         })
     }
@@ -164,7 +164,7 @@ pub struct ClientRefresh<'a, B: Backend> {
 impl<'a, B: Backend> ClientRefresh<'a, B> {
     pub fn new(backend: &'a B, client: &'a Mutex<B::Client>) -> ClientRefresh<'a, B> {
         ClientRefresh {
-            levels: backend.capabilities().max_level,
+            levels: backend.capabilities().max_level.unwrap_or(usize::MAX),
             backend,
             client,
             counters: Counters::default(),

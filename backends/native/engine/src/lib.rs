@@ -95,7 +95,7 @@ fn capabilities(name: &str, params: &Parameters, bootstrap: Option<&BootstrapPar
         backend: "native",
         parameters: format!("{name} ({params})"),
         slots: params.max_slots(),
-        max_level: top_level(params, bootstrap),
+        max_level: Some(top_level(params, bootstrap)),
         bootstrap: bootstrap.is_some(),
         exact: false,
         security: match params.security() {

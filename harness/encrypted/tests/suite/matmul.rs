@@ -22,7 +22,7 @@ fn run<K: Client, C: Cloud<Ciphertext = K::Ciphertext>>(
     let x = random_matrix(a, b - 1, 1.0, seed).with_bias_column();
     let w = random_matrix(classes, b, 1.0, seed + 1);
     let e = random_matrix(a, classes, 1.0, seed + 2);
-    let top = cloud.capabilities().max_level;
+    let top = cloud.capabilities().max_level.expect("a level budget");
 
     let px = PackedMatrix::encrypt_features(client, &x, shape).unwrap();
     let pw = PackedWeights::encrypt(client, &w, shape).unwrap();

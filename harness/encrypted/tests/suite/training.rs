@@ -215,7 +215,7 @@ fn native_training_with_bootstrapping_follows_plain() {
     let backend = NativeBackend::named("boot-toy-n12-w9").unwrap();
     let slots = backend.capabilities().slots;
     let plan = TrainingPlan::new(3, 3, 32, slots, 0.5, 1, Some(3), 8.0).unwrap();
-    let want = train_on_plain(&data, &plan, backend.capabilities().max_level);
+    let want = train_on_plain(&data, &plan, backend.capabilities().max_level.unwrap());
     let run = train_on(&backend, Refreshing::Bootstrap, &data, &plan);
     let precision = bits(&run.weights, &want.weights);
     eprintln!(
@@ -239,7 +239,7 @@ fn native_training_with_client_refreshes_follows_plain() {
     let backend = NativeBackend::named("toy-n12").unwrap();
     let caps = backend.capabilities();
     let plan = TrainingPlan::new(3, 3, 32, caps.slots, 0.5, 1, Some(3), 8.0).unwrap();
-    let want = train_on_plain(&data, &plan, caps.max_level);
+    let want = train_on_plain(&data, &plan, caps.max_level.unwrap());
     let run = train_on(&backend, Refreshing::Client, &data, &plan);
     let precision = bits(&run.weights, &want.weights);
     eprintln!(
