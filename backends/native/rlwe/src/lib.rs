@@ -15,7 +15,7 @@ pub use keyswitch::{
     SwitchingKey,
 };
 pub use parameters::{
-    DEFAULT_ERROR_STD, Moduli, ParameterError, Parameters, ParametersLiteral, SecretDistribution, Security,
+    DEFAULT_ERROR_STD, Moduli, ParameterError, Parameters, ParametersLiteral, SecretDistribution, Security, fnv1a,
 };
 pub use security::SecurityLevel;
 pub use wire::{

@@ -347,8 +347,9 @@ fn fingerprint(log_n: u32, q: &[u64], p: &[u64], secret: SecretDistribution, err
     fnv1a(&bytes)
 }
 
-/// FNV-1a, 64 bits: the digest of fingerprints and of the wire format's checksum.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: the digest of fingerprints and of the wire format's checksum. Public so
+/// that other backends framing their data the same way fingerprint their parameter sets with it.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -61,8 +61,9 @@ pub const MAX_PRIMES: usize = 128;
 /// What a frame holds. The tag values are part of the format and never change meaning; a tag
 /// this build does not know is [`WireError::UnknownKind`]. This crate reads and writes
 /// parameters, ciphertexts and keys; the ckks layer writes its parameters, ciphertexts and
-/// plaintexts (with their scales and slot counts), and its bootstrapping keys, under the last
-/// four tags.
+/// plaintexts (with their scales and slot counts), and its bootstrapping keys, under tags 8 to
+/// 11; the tfhe backend (`blindtuner-tfhe`) frames its ciphertexts and server keys (tfhe-rs's
+/// own serialisation inside) under tags 12 and 13.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ObjectKind {
@@ -77,10 +78,12 @@ pub enum ObjectKind {
     CkksParameters = 9,
     CkksCiphertext = 10,
     BootstrapKeys = 11,
+    TfheCiphertext = 12,
+    TfheServerKey = 13,
 }
 
 impl ObjectKind {
-    const ALL: [ObjectKind; 11] = [
+    const ALL: [ObjectKind; 13] = [
         ObjectKind::Parameters,
         ObjectKind::Ciphertext,
         ObjectKind::PublicKey,
@@ -92,6 +95,8 @@ impl ObjectKind {
         ObjectKind::CkksParameters,
         ObjectKind::CkksCiphertext,
         ObjectKind::BootstrapKeys,
+        ObjectKind::TfheCiphertext,
+        ObjectKind::TfheServerKey,
     ];
 
     fn from_tag(tag: u16) -> Option<ObjectKind> {
@@ -113,6 +118,8 @@ impl fmt::Display for ObjectKind {
             ObjectKind::CkksParameters => "CKKS parameters",
             ObjectKind::CkksCiphertext => "a CKKS ciphertext",
             ObjectKind::BootstrapKeys => "bootstrapping keys",
+            ObjectKind::TfheCiphertext => "a tfhe ciphertext",
+            ObjectKind::TfheServerKey => "a tfhe server key",
         })
     }
 }
