@@ -1,0 +1,341 @@
+//! [`TfheBackend`]: the backend trait on tfhe-rs, one encrypted `FheInt32` per slot.
+
+use std::fmt;
+
+use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Security};
+use blindtuner_rlwe::ObjectKind;
+use rayon::prelude::*;
+use tfhe::prelude::*;
+use tfhe::{ClientKey, CompressedServerKey, ConfigBuilder, FheInt32, FheInt32ConformanceParams, FheInt64, ServerKey};
+
+use crate::params::{BLOCK_PARAMETERS, FixedPoint, TfheParams};
+use crate::wire;
+
+/// The tfhe backend at one named parameter set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TfheBackend {
+    params: TfheParams,
+}
+
+/// A ciphertext: one `FheInt32` per slot, labelled with its set's fingerprint.
+#[derive(Clone)]
+pub struct TfheCiphertext {
+    slots: Vec<FheInt32>,
+    fingerprint: u64,
+}
+
+impl fmt::Debug for TfheCiphertext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TfheCiphertext({} slots, set {:#018x})",
+            self.slots.len(),
+            self.fingerprint
+        )
+    }
+}
+
+/// The data owner's side: the tfhe-rs client key (the secret).
+pub struct TfheClient {
+    params: TfheParams,
+    key: ClientKey,
+}
+
+/// The cloud's side: tfhe-rs's server key (bootstrapping and keyswitching keys) and its
+/// compressed form, which is what travels. Neither can decrypt.
+pub struct TfheCloud {
+    params: TfheParams,
+    key: ServerKey,
+    compressed: CompressedServerKey,
+}
+
+impl fmt::Debug for TfheClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TfheClient({})", self.params.name)
+    }
+}
+
+impl fmt::Debug for TfheCloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TfheCloud({})", self.params.name)
+    }
+}
+
+impl TfheBackend {
+    /// The backend at `params`.
+    pub fn new(params: TfheParams) -> TfheBackend {
+        TfheBackend { params }
+    }
+
+    /// The backend at a named set ([`crate::PARAMETER_SETS`]).
+    pub fn named(name: &str) -> Result<TfheBackend, BackendError> {
+        Ok(TfheBackend::new(TfheParams::named(name)?))
+    }
+
+    pub fn params(&self) -> &TfheParams {
+        &self.params
+    }
+
+    fn cloud(&self, compressed: CompressedServerKey) -> TfheCloud {
+        TfheCloud {
+            params: self.params,
+            key: compressed.decompress(),
+            compressed,
+        }
+    }
+}
+
+/// The tfhe-rs configuration of every set.
+fn config() -> tfhe::Config {
+    ConfigBuilder::with_custom_parameters(BLOCK_PARAMETERS).build()
+}
+
+fn capabilities(p: &TfheParams) -> Capabilities {
+    Capabilities {
+        backend: "tfhe",
+        parameters: p.describe(),
+        slots: p.slots,
+        max_level: None,
+        bootstrap: true,
+        exact: true,
+        security: Security::Bits(128),
+    }
+}
+
+/// Refuses more values than slots.
+fn check_len(p: &TfheParams, len: usize) -> Result<(), BackendError> {
+    if len > p.slots {
+        return Err(BackendError::Length {
+            given: len,
+            slots: p.slots,
+        });
+    }
+    Ok(())
+}
+
+/// `values` in fixed point, padded with zeros to the slot count.
+fn encode_all(p: &TfheParams, values: &[f64]) -> Result<Vec<i32>, BackendError> {
+    check_len(p, values.len())?;
+    let fixed = p.fixed_point();
+    let mut out = values.iter().map(|&x| fixed.encode(x)).collect::<Result<Vec<_>, _>>()?;
+    out.resize(p.slots, 0);
+    Ok(out)
+}
+
+impl Backend for TfheBackend {
+    type Ciphertext = TfheCiphertext;
+    type Client = TfheClient;
+    type Cloud = TfheCloud;
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities(&self.params)
+    }
+
+    /// tfhe-rs's key generation from its own CSPRNG. Rotations need no keys (they permute the
+    /// slots), so `rotations` is ignored.
+    fn keygen(&self, rotations: &[i64]) -> Result<(TfheClient, TfheCloud), BackendError> {
+        let _ = rotations;
+        let key = ClientKey::generate(config());
+        let compressed = CompressedServerKey::new(&key);
+        Ok((
+            TfheClient {
+                params: self.params,
+                key,
+            },
+            self.cloud(compressed),
+        ))
+    }
+
+    fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<TfheCloud, BackendError> {
+        let body = wire::body(&self.params, ObjectKind::TfheServerKey, bytes)?;
+        let compressed: CompressedServerKey =
+            wire::deserialize(body, wire::SERVER_KEY_LIMIT, &config().into(), "a tfhe server key")?;
+        Ok(self.cloud(compressed))
+    }
+
+    fn ciphertext_to_bytes(&self, ct: &TfheCiphertext) -> Result<Vec<u8>, BackendError> {
+        own(&self.params, ct)?;
+        let blobs = ct
+            .slots
+            .iter()
+            .map(|slot| wire::serialize(slot, wire::CIPHERTEXT_LIMIT, "a slot"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(wire::framed(
+            &self.params,
+            ObjectKind::TfheCiphertext,
+            &wire::write_slots(&blobs),
+        ))
+    }
+
+    fn ciphertext_from_bytes(&self, bytes: &[u8]) -> Result<TfheCiphertext, BackendError> {
+        let body = wire::body(&self.params, ObjectKind::TfheCiphertext, bytes)?;
+        let conformance = FheInt32ConformanceParams::from(BLOCK_PARAMETERS);
+        let slots = wire::read_slots(body, self.params.slots)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, blob)| wire::deserialize(blob, wire::CIPHERTEXT_LIMIT, &conformance, &format!("slot {i}")))
+            .collect::<Result<Vec<FheInt32>, _>>()?;
+        Ok(TfheCiphertext {
+            slots,
+            fingerprint: self.params.fingerprint(),
+        })
+    }
+}
+
+/// Refuses a ciphertext of another set.
+fn own(p: &TfheParams, ct: &TfheCiphertext) -> Result<(), BackendError> {
+    if ct.fingerprint != p.fingerprint() || ct.slots.len() != p.slots {
+        return Err(BackendError::Format(format!(
+            "a ciphertext of {}, not of {}",
+            TfheParams::describe_fingerprint(ct.fingerprint),
+            p.name
+        )));
+    }
+    Ok(())
+}
+
+impl Client for TfheClient {
+    type Ciphertext = TfheCiphertext;
+
+    /// Values outside the fixed-point range (or not finite) are refused.
+    fn encrypt(&mut self, values: &[f64]) -> Result<TfheCiphertext, BackendError> {
+        let ints = encode_all(&self.params, values)?;
+        Ok(TfheCiphertext {
+            slots: ints.into_iter().map(|q| FheInt32::encrypt(q, &self.key)).collect(),
+            fingerprint: self.params.fingerprint(),
+        })
+    }
+
+    fn decrypt(&self, ct: &TfheCiphertext) -> Result<Vec<f64>, BackendError> {
+        own(&self.params, ct)?;
+        let fixed = self.params.fixed_point();
+        Ok(ct
+            .slots
+            .iter()
+            .map(|slot| fixed.decode(slot.decrypt(&self.key)))
+            .collect())
+    }
+}
+
+impl TfheCloud {
+    fn fixed(&self) -> FixedPoint {
+        self.params.fixed_point()
+    }
+
+    /// Slot `i` of the result is `f(i)`, the slots computed in parallel on rayon's pool.
+    ///
+    /// tfhe-rs's high-level operations find the server key in a thread-local, so every slot
+    /// installs this cloud's key on the thread that computes it, for the duration of the slot
+    /// only (`with_server_key_as_context` restores the previous key): a rayon worker that steals
+    /// another cloud's slot while it waits inside tfhe-rs gets that cloud's key and then its own
+    /// back.
+    fn map_slots(&self, f: impl Fn(usize) -> FheInt32 + Sync + Send) -> TfheCiphertext {
+        let slots = (0..self.params.slots)
+            .into_par_iter()
+            .map(|i| tfhe::with_server_key_as_context(self.key.clone(), || f(i)))
+            .collect();
+        TfheCiphertext {
+            slots,
+            fingerprint: self.params.fingerprint(),
+        }
+    }
+
+    /// The product of a slot by a clear fixed-point integer: `(x * c) >> f` in 64 bits.
+    fn scaled(&self, x: &FheInt32, c: i32) -> FheInt32 {
+        let wide = FheInt64::cast_from(x.clone()) * c as i64;
+        FheInt32::cast_from(wide >> self.params.frac_bits)
+    }
+
+    fn own(&self, ct: &TfheCiphertext) -> Result<(), BackendError> {
+        own(&self.params, ct)
+    }
+}
+
+impl Cloud for TfheCloud {
+    type Ciphertext = TfheCiphertext;
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities(&self.params)
+    }
+
+    /// Always `usize::MAX`: TFHE has no level limit.
+    fn level(&self, _: &TfheCiphertext) -> usize {
+        usize::MAX
+    }
+
+    fn add(&self, a: &TfheCiphertext, b: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        self.own(b)?;
+        Ok(self.map_slots(|i| &a.slots[i] + &b.slots[i]))
+    }
+
+    fn sub(&self, a: &TfheCiphertext, b: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        self.own(b)?;
+        Ok(self.map_slots(|i| &a.slots[i] - &b.slots[i]))
+    }
+
+    fn neg(&self, a: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        Ok(self.map_slots(|i| -&a.slots[i]))
+    }
+
+    fn add_plain(&self, a: &TfheCiphertext, v: &[f64]) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let v = encode_all(&self.params, v)?;
+        Ok(self.map_slots(|i| &a.slots[i] + v[i]))
+    }
+
+    fn add_scalar(&self, a: &TfheCiphertext, c: f64) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let c = self.fixed().encode(c)?;
+        Ok(self.map_slots(|i| &a.slots[i] + c))
+    }
+
+    /// `(a * b) >> f` per slot: both cast to `FheInt64`, multiplied, shifted (rounding towards
+    /// minus infinity) and truncated back to 32 bits; see [`FixedPoint::mul`].
+    fn mul(&self, a: &TfheCiphertext, b: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        self.own(b)?;
+        Ok(self.map_slots(|i| {
+            let product = FheInt64::cast_from(a.slots[i].clone()) * FheInt64::cast_from(b.slots[i].clone());
+            FheInt32::cast_from(product >> self.params.frac_bits)
+        }))
+    }
+
+    fn mul_plain(&self, a: &TfheCiphertext, v: &[f64]) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let v = encode_all(&self.params, v)?;
+        Ok(self.map_slots(|i| self.scaled(&a.slots[i], v[i])))
+    }
+
+    fn mul_scalar(&self, a: &TfheCiphertext, c: f64) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let c = self.fixed().encode(c)?;
+        Ok(self.map_slots(|i| self.scaled(&a.slots[i], c)))
+    }
+
+    /// A permutation of the slots: free, exact, and possible for every step without a key.
+    fn rotate(&self, a: &TfheCiphertext, step: i64) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let mut slots = a.slots.clone();
+        slots.rotate_left(step.rem_euclid(self.params.slots as i64) as usize);
+        Ok(TfheCiphertext {
+            slots,
+            fingerprint: a.fingerprint,
+        })
+    }
+
+    /// Every TFHE operation bootstraps its own output, so a ciphertext never runs out of levels:
+    /// "bootstrapping" returns it unchanged (the trait's promise, levels restored, holds
+    /// trivially), and the training never calls it because [`Cloud::level`] never drops.
+    fn bootstrap(&self, a: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        Ok(a.clone())
+    }
+
+    fn keys_to_bytes(&self) -> Result<Vec<u8>, BackendError> {
+        let body = wire::serialize(&self.compressed, wire::SERVER_KEY_LIMIT, "the server key")?;
+        Ok(wire::framed(&self.params, ObjectKind::TfheServerKey, &body))
+    }
+}
