@@ -476,6 +476,75 @@ fn bench_ops_on_seal_goes_through_the_trait() {
     }
 }
 
+#[cfg(not(feature = "tfhe"))]
+#[test]
+fn bench_ops_on_tfhe_says_how_to_build_it() {
+    let o = blindtuner(&["bench", "ops", "--backend", "tfhe", "--quiet"]);
+    assert_one_line_error(&o, &["tfhe", "--features tfhe"]);
+}
+
+#[test]
+fn bench_ops_takes_a_tfhe_set_only_with_the_tfhe_backend() {
+    let o = blindtuner(&[
+        "bench",
+        "ops",
+        "--backend",
+        "plain",
+        "--tfhe-set",
+        "tfhe-q16-s4",
+        "--quiet",
+    ]);
+    assert_one_line_error(&o, &["--tfhe-set", "--backend tfhe"]);
+}
+
+#[cfg(feature = "tfhe")]
+#[test]
+fn bench_ops_on_tfhe_measures_per_slot_and_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tfhe.json");
+    let o = blindtuner(&[
+        "bench",
+        "ops",
+        "--backend",
+        "tfhe",
+        "--tfhe-set",
+        "tfhe-q16-s4",
+        "--config",
+        "n14",
+        "--reps",
+        "1",
+        "--threads",
+        "2",
+        "--quiet",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("projected, not measured") && table.contains("PROJECTED"),
+        "{table}"
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bits = check_trait_report(&r, "blindtuner-tfhe");
+    assert_eq!(r["params"]["slots"], 4);
+    assert_eq!(r["params"]["scale_bits"], 16);
+    assert_eq!(r["threads"], 2);
+    assert!(r["unavailable"]["bootstrap"].as_str().unwrap().contains("bootstraps"));
+    // Q16.16 on [-1, 1]: 2^-17 per encoding (two in a sum), 2^-16 per product's rounding.
+    for (op, b) in &bits {
+        let floor = if op.starts_with("mul") { 14.5 } else { 15.9 };
+        assert!(*b > floor, "{op}: {b} bits");
+    }
+    let p = &r["projected"];
+    assert_eq!(p["kind"], "projected");
+    assert_eq!(p["slots"], 8192);
+    let mul = &p["ops"]["mul_relin_rescale"];
+    let per_slot = r["ops"]["mul_relin_rescale"]["median_ms"].as_f64().unwrap() / 4.0;
+    assert!((mul["per_slot_ms"].as_f64().unwrap() - per_slot).abs() < 1e-9 * per_slot.max(1.0));
+    assert!((mul["projected_ms"].as_f64().unwrap() - per_slot * 8192.0).abs() < 1e-6 * per_slot * 8192.0);
+}
+
 #[test]
 fn bench_ops_bootstraps_only_where_a_bootstrappable_set_exists() {
     let o = blindtuner(&["bench", "ops", "--config", "n14", "--bootstrap", "--quiet"]);

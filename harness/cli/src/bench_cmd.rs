@@ -36,10 +36,14 @@ enum BenchCommand {
 
 #[derive(Args)]
 struct OpsArgs {
-    /// The engine to time: `native` (engine-level), `plain` or `seal` (through the backend trait;
-    /// `seal` needs a binary built with `--features seal`).
+    /// The engine to time: `native` (engine-level), `plain`, `seal` or `tfhe` (through the
+    /// backend trait; `seal` and `tfhe` need a binary built with `--features seal` / `tfhe`).
     #[arg(long, default_value = "native")]
     backend: String,
+    /// The tfhe backend's parameter set (`--backend tfhe` only): `tfhe-q16-s4` (default),
+    /// `tfhe-q16-s8`, `tfhe-q12-s4`.
+    #[arg(long)]
+    tfhe_set: Option<String>,
     /// Parameter shape, as in the peer benchmarks: `n14` (6 limbs) or `n16` (13 limbs).
     #[arg(long, value_enum, default_value = "n16")]
     config: Config,
@@ -123,6 +127,28 @@ pub struct OpsReport {
     /// With `--bootstrap`: the details behind the `bootstrap` op.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<BootstrapReport>,
+    /// Backends timed at a few slots (tfhe): the measured per-slot costs extrapolated to the
+    /// config's slot count. Projected, not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projected: Option<Projection>,
+}
+
+/// Per-slot costs extrapolated to a full-size ciphertext (`kind` is always `"projected"`).
+#[derive(Serialize)]
+pub struct Projection {
+    pub kind: &'static str,
+    /// The slot count projected to: the config's CKKS slots (`n14` 8,192, `n16` 32,768).
+    pub slots: usize,
+    /// How the numbers are obtained.
+    pub method: String,
+    pub ops: BTreeMap<&'static str, ProjectedOp>,
+}
+
+/// One operation's measured per-slot median and its projection to [`Projection::slots`].
+#[derive(Serialize)]
+pub struct ProjectedOp {
+    pub per_slot_ms: f64,
+    pub projected_ms: f64,
 }
 /// Full-slot bootstrapping of uniform values in `[-1, 1] + i [-1, 1]`, each repetition on
 /// fresh values and a fresh encryption at level 0.
@@ -209,6 +235,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn ops(args: OpsArgs) -> Result<()> {
+    if args.tfhe_set.is_some() && args.backend != "tfhe" {
+        bail!("--tfhe-set names a set of the tfhe backend: add --backend tfhe");
+    }
     if args.bootstrap && !(args.backend == "native" && matches!(args.config, Config::N16)) {
         bail!("--bootstrap needs a bootstrappable set: only `--backend native --config n16` has one");
     }
@@ -222,7 +251,14 @@ fn ops(args: OpsArgs) -> Result<()> {
         }
         "plain" => bench_trait::plain(args.config, args.reps, args.threads, args.quiet)?,
         "seal" => bench_trait::seal(args.config, args.reps, args.threads, args.quiet)?,
-        other => bail!("unknown backend `{other}` for `bench ops`: native, plain or seal"),
+        "tfhe" => bench_trait::tfhe(
+            args.tfhe_set.as_deref(),
+            args.config,
+            args.reps,
+            args.threads,
+            args.quiet,
+        )?,
+        other => bail!("unknown backend `{other}` for `bench ops`: native, plain, seal or tfhe"),
     };
     if let Some(path) = &args.json {
         write_json(path, &report)?;
@@ -521,6 +557,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         ops,
         unavailable: BTreeMap::new(),
         bootstrap,
+        projected: None,
         key_switching: Some({
             let (ntts, macs) = key_switch_counts(rlwe.q().len(), rlwe.p().len(), rlwe.digit_size());
             let (ntt_ms, mac_ns) = ring_rates(&params, reps)?;
@@ -655,6 +692,22 @@ fn summary(r: &OpsReport) -> String {
             b.keygen_ms / 1e3,
             b.galois_keys,
             b.key_bytes as f64 / 1e9
+        );
+    }
+    if let Some(p) = &r.projected {
+        let mut b = tabled::builder::Builder::default();
+        b.push_record(["op", "measured ms / slot", &format!("PROJECTED s at {} slots", p.slots)]);
+        for (name, op) in &p.ops {
+            b.push_record([
+                name.to_string(),
+                format!("{:.3}", op.per_slot_ms),
+                format!("{:.1}", op.projected_ms / 1e3),
+            ]);
+        }
+        out += &format!(
+            "projected, not measured ({}):\n{}\n",
+            p.method,
+            b.build().with(tabled::settings::Style::sharp())
         );
     }
     for (op, why) in &r.unavailable {

@@ -130,6 +130,7 @@ pub fn measure<B: Backend>(
         notes,
         key_switching: None,
         bootstrap: None,
+        projected: None,
     })
 }
 
@@ -233,5 +234,97 @@ pub fn seal(_: Config, _: u32, _: u32, _: bool) -> Result<OpsReport> {
     anyhow::bail!(
         "backend `seal` is not compiled into this binary: rebuild with `--features seal` \
          (needs apt packages cmake and libclang-dev), e.g. `cargo run --release -p blindtuner --features seal -- bench ops --backend seal`"
+    )
+}
+
+/// The tfhe backend at a named set (`tfhe-q16-s4` unless `set` names another), on a pool of
+/// `threads` threads, with its per-slot costs projected to the config's slot count (labelled
+/// `projected`). Its `bootstrap` (the ciphertext unchanged) is reported unavailable: every
+/// tfhe-rs operation bootstraps itself.
+#[cfg(feature = "tfhe")]
+pub fn tfhe(set: Option<&str>, config: Config, reps: u32, threads: u32, quiet: bool) -> Result<OpsReport> {
+    use crate::bench_cmd::{ProjectedOp, Projection};
+    use blindtuner_tfhe::{BLOCK_PARAMETERS_NAME, TfheBackend};
+    let backend = TfheBackend::named(set.unwrap_or("tfhe-q16-s4"))?;
+    let caps = backend.capabilities();
+    let described = Described {
+        library: "blindtuner-tfhe",
+        version: version(", tfhe-rs 1.8.2"),
+        params: OpsParams {
+            log_n: None,
+            limbs: None,
+            log_q: Vec::new(),
+            special_primes: None,
+            dnum: None,
+            scale_bits: Some(backend.params().frac_bits),
+            slots: caps.slots,
+            security: format!("{}, tfhe-rs {BLOCK_PARAMETERS_NAME}", caps.security),
+        },
+        rotate_many: "8 permutations of the slot vector: no key switching",
+        notes: vec![
+            format!(
+                "one FheInt32 per slot in fixed point with {} fraction bits (scale_bits); products widen to FheInt64 and shift",
+                backend.params().frac_bits
+            ),
+            format!("slots computed in parallel on {threads} threads"),
+        ],
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads as usize)
+        .build()
+        .context("starting the thread pool")?;
+    let mut report = pool.install(|| measure(&backend, described, config.name(), reps, quiet))?;
+    report.threads = threads;
+    if report.ops.remove("bootstrap").is_some() {
+        report.unavailable.insert(
+            "bootstrap".into(),
+            "no separate bootstrap: every tfhe-rs operation bootstraps its own output (the backend's bootstrap returns the ciphertext unchanged)".into(),
+        );
+    }
+    let full = match config {
+        Config::N14 => 1 << 13,
+        Config::N16 => 1 << 15,
+    };
+    let per_slot_ops = [
+        "encode_encrypt",
+        "decrypt_decode",
+        "add",
+        "mul_plain_rescale",
+        "mul_relin_rescale",
+        "rotate_1",
+        "hoisted_rotate_8",
+    ];
+    let ops = per_slot_ops
+        .into_iter()
+        .filter_map(|op| {
+            let per_slot_ms = report.ops.get(op)?.median_ms / caps.slots as f64;
+            let projected_ms = per_slot_ms * full as f64;
+            Some((
+                op,
+                ProjectedOp {
+                    per_slot_ms,
+                    projected_ms,
+                },
+            ))
+        })
+        .collect();
+    report.projected = Some(Projection {
+        kind: "projected",
+        slots: full,
+        method: format!(
+            "measured median / {} slots x {full} slots, on {threads} threads of this machine; one tfhe-rs ciphertext per slot, so the cost is linear in the slots",
+            caps.slots
+        ),
+        ops,
+    });
+    Ok(report)
+}
+
+/// Without the `tfhe` feature: the one-line error that says how to get it.
+#[cfg(not(feature = "tfhe"))]
+pub fn tfhe(_: Option<&str>, _: Config, _: u32, _: u32, _: bool) -> Result<OpsReport> {
+    anyhow::bail!(
+        "backend `tfhe` is not compiled into this binary: rebuild with `--features tfhe` \
+         (tfhe-rs, about five minutes to compile), e.g. `cargo run --release -p blindtuner --features tfhe -- bench ops --backend tfhe`"
     )
 }
