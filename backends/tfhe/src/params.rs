@@ -35,8 +35,9 @@ pub struct TfheParams {
     pub frac_bits: u32,
 }
 
-/// The named sets, smallest last.
-pub const PARAMETER_SETS: [TfheParams; 3] = [
+/// The named sets. `tfhe-q16-s1` (one slot) keeps the CLI's test of `bench ops` short; the
+/// per-slot costs it measures are those of every set.
+pub const PARAMETER_SETS: [TfheParams; 4] = [
     TfheParams {
         name: "tfhe-q16-s8",
         slots: 8,
@@ -51,6 +52,11 @@ pub const PARAMETER_SETS: [TfheParams; 3] = [
         name: "tfhe-q12-s4",
         slots: 4,
         frac_bits: 12,
+    },
+    TfheParams {
+        name: "tfhe-q16-s1",
+        slots: 1,
+        frac_bits: 16,
     },
 ];
 

@@ -152,6 +152,21 @@ fn thread_note(threads: u32, backend: &str) -> Vec<String> {
     }
 }
 
+/// The parameters of a backend without a ring (plain, tfhe): slots, security, and the
+/// fixed-point fraction bits as `scale_bits` where there are any.
+fn ringless(slots: usize, scale_bits: Option<u32>, security: String) -> OpsParams {
+    OpsParams {
+        log_n: None,
+        limbs: None,
+        log_q: Vec::new(),
+        special_primes: None,
+        dnum: None,
+        scale_bits,
+        slots,
+        security,
+    }
+}
+
 /// The plain backend at the configuration's slot count and level budget (`n14`: 8,192 slots and
 /// 5 levels, `n16`: 32,768 and 12): the f64 floor of the same calls.
 pub fn plain(config: Config, reps: u32, threads: u32, quiet: bool) -> Result<OpsReport> {
@@ -163,16 +178,7 @@ pub fn plain(config: Config, reps: u32, threads: u32, quiet: bool) -> Result<Ops
     let described = Described {
         library: "blindtuner-plain",
         version: version(""),
-        params: OpsParams {
-            log_n: None,
-            limbs: None,
-            log_q: Vec::new(),
-            special_primes: None,
-            dnum: None,
-            scale_bits: None,
-            slots,
-            security: "none (not encrypted)".into(),
-        },
+        params: ringless(slots, None, "none (not encrypted)".into()),
         rotate_many: "the trait's default rotate_many: 8 rotations one after the other",
         notes: thread_note(threads, "plain"),
     };
@@ -250,16 +256,11 @@ pub fn tfhe(set: Option<&str>, config: Config, reps: u32, threads: u32, quiet: b
     let described = Described {
         library: "blindtuner-tfhe",
         version: version(", tfhe-rs 1.8.2"),
-        params: OpsParams {
-            log_n: None,
-            limbs: None,
-            log_q: Vec::new(),
-            special_primes: None,
-            dnum: None,
-            scale_bits: Some(backend.params().frac_bits),
-            slots: caps.slots,
-            security: format!("{}, tfhe-rs {BLOCK_PARAMETERS_NAME}", caps.security),
-        },
+        params: ringless(
+            caps.slots,
+            Some(backend.params().frac_bits),
+            format!("{}, tfhe-rs {BLOCK_PARAMETERS_NAME}", caps.security),
+        ),
         rotate_many: "8 permutations of the slot vector: no key switching",
         notes: vec![
             format!(
@@ -285,27 +286,21 @@ pub fn tfhe(set: Option<&str>, config: Config, reps: u32, threads: u32, quiet: b
         Config::N14 => 1 << 13,
         Config::N16 => 1 << 15,
     };
-    let per_slot_ops = [
-        "encode_encrypt",
-        "decrypt_decode",
-        "add",
-        "mul_plain_rescale",
-        "mul_relin_rescale",
-        "rotate_1",
-        "hoisted_rotate_8",
-    ];
-    let ops = per_slot_ops
-        .into_iter()
-        .filter_map(|op| {
-            let per_slot_ms = report.ops.get(op)?.median_ms / caps.slots as f64;
+    // Every timed op but key generation (once per client) is slot-wise.
+    let ops = report
+        .ops
+        .iter()
+        .filter(|(op, _)| **op != "keygen_total")
+        .map(|(&op, timed)| {
+            let per_slot_ms = timed.median_ms / caps.slots as f64;
             let projected_ms = per_slot_ms * full as f64;
-            Some((
+            (
                 op,
                 ProjectedOp {
                     per_slot_ms,
                     projected_ms,
                 },
-            ))
+            )
         })
         .collect();
     report.projected = Some(Projection {
