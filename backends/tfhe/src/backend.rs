@@ -6,7 +6,7 @@ use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Sec
 use blindtuner_rlwe::ObjectKind;
 use rayon::prelude::*;
 use tfhe::prelude::*;
-use tfhe::{ClientKey, CompressedServerKey, ConfigBuilder, FheInt32, FheInt32ConformanceParams, FheInt64, ServerKey};
+use tfhe::{ClientKey, CompressedServerKey, ConfigBuilder, FheInt32, FheInt32ConformanceParams, FheInt64};
 
 use crate::params::{BLOCK_PARAMETERS, FixedPoint, TfheParams};
 use crate::wire;
@@ -41,11 +41,12 @@ pub struct TfheClient {
     key: ClientKey,
 }
 
-/// The cloud's side: tfhe-rs's server key (bootstrapping and keyswitching keys) and its
-/// compressed form, which is what travels. Neither can decrypt.
+/// The cloud's side: tfhe-rs's server key (bootstrapping and keyswitching keys), installed on
+/// every thread of the cloud's own pool, and its compressed form, which is what travels.
+/// Neither can decrypt.
 pub struct TfheCloud {
     params: TfheParams,
-    key: ServerKey,
+    pool: rayon::ThreadPool,
     compressed: CompressedServerKey,
 }
 
@@ -76,12 +77,23 @@ impl TfheBackend {
         &self.params
     }
 
-    fn cloud(&self, compressed: CompressedServerKey) -> TfheCloud {
-        TfheCloud {
+    /// The cloud of a server key, with its own thread pool: as many threads as the pool this
+    /// is called from (rayon's global one unless the caller installed another), each with the
+    /// key installed where tfhe-rs looks for it.
+    fn cloud(&self, compressed: CompressedServerKey) -> Result<TfheCloud, BackendError> {
+        let key = compressed.decompress();
+        let installed = key.clone();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("tfhe-cloud-{i}"))
+            .start_handler(move |_| tfhe::set_server_key(installed.clone()))
+            .build()
+            .map_err(|e| BackendError::Engine(format!("starting the tfhe cloud's threads: {e}")))?;
+        Ok(TfheCloud {
             params: self.params,
-            key: compressed.decompress(),
+            pool,
             compressed,
-        }
+        })
     }
 }
 
@@ -142,15 +154,43 @@ impl Backend for TfheBackend {
                 params: self.params,
                 key,
             },
-            self.cloud(compressed),
+            self.cloud(compressed)?,
         ))
+    }
+
+    fn client_to_bytes(&self, client: &TfheClient) -> Result<Vec<u8>, BackendError> {
+        if client.params != self.params {
+            return Err(BackendError::Format(format!(
+                "a client of {}, not of {}",
+                client.params.name, self.params.name
+            )));
+        }
+        let body = wire::serialize(&client.key, wire::CLIENT_KEY_LIMIT, "the client key")?;
+        Ok(wire::framed(&self.params, ObjectKind::TfheClientKey, &body))
+    }
+
+    /// tfhe-rs has no conformance check for a client key: the block parameters it carries are
+    /// compared with the set's instead.
+    fn client_from_bytes(&self, bytes: &[u8]) -> Result<TfheClient, BackendError> {
+        let body = wire::body(&self.params, ObjectKind::TfheClientKey, bytes)?;
+        let key: ClientKey = wire::deserialize_unchecked(body, wire::CLIENT_KEY_LIMIT, "a tfhe client key")?;
+        if key.computation_parameters() != BLOCK_PARAMETERS.into() {
+            return Err(BackendError::Format(format!(
+                "a tfhe client key of other block parameters than {}",
+                self.params.describe()
+            )));
+        }
+        Ok(TfheClient {
+            params: self.params,
+            key,
+        })
     }
 
     fn cloud_from_bytes(&self, bytes: &[u8]) -> Result<TfheCloud, BackendError> {
         let body = wire::body(&self.params, ObjectKind::TfheServerKey, bytes)?;
         let compressed: CompressedServerKey =
             wire::deserialize(body, wire::SERVER_KEY_LIMIT, &config().into(), "a tfhe server key")?;
-        Ok(self.cloud(compressed))
+        self.cloud(compressed)
     }
 
     fn ciphertext_to_bytes(&self, ct: &TfheCiphertext) -> Result<Vec<u8>, BackendError> {
@@ -222,18 +262,16 @@ impl TfheCloud {
         self.params.fixed_point()
     }
 
-    /// Slot `i` of the result is `f(i)`, the slots computed in parallel on rayon's pool.
+    /// Slot `i` of the result is `f(i)`, the slots computed in parallel on the cloud's pool.
     ///
-    /// tfhe-rs's high-level operations find the server key in a thread-local, so every slot
-    /// installs this cloud's key on the thread that computes it, for the duration of the slot
-    /// only (`with_server_key_as_context` restores the previous key): a rayon worker that steals
-    /// another cloud's slot while it waits inside tfhe-rs gets that cloud's key and then its own
-    /// back.
+    /// tfhe-rs's high-level operations find the server key in a thread-local, and run their
+    /// own parallel work on the pool they are called from: on the cloud's own pool, whose
+    /// threads all hold its key, every operation finds the right key, and the work of two
+    /// clouds in one process (two parameter sets, two tests) never meets on one thread.
     fn map_slots(&self, f: impl Fn(usize) -> FheInt32 + Sync + Send) -> TfheCiphertext {
-        let slots = (0..self.params.slots)
-            .into_par_iter()
-            .map(|i| tfhe::with_server_key_as_context(self.key.clone(), || f(i)))
-            .collect();
+        let slots = self
+            .pool
+            .install(|| (0..self.params.slots).into_par_iter().map(f).collect());
         TfheCiphertext {
             slots,
             fingerprint: self.params.fingerprint(),

@@ -21,8 +21,8 @@
 //! * security: tfhe-rs's default block parameters,
 //!   `PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128` (128-bit), keys from tfhe-rs's own CSPRNG;
 //!   the cloud holds the server key only;
-//! * tfhe-rs finds its server key in a thread-local: the cloud installs it around every slot
-//!   it computes (slots run in parallel on rayon's pool), so it works from any thread;
+//! * tfhe-rs finds its server key in a thread-local: each cloud computes on its own thread pool
+//!   whose threads hold its key, so it works from any thread and beside other clouds;
 //! * a wire format with the set's fingerprint and a checksum around tfhe-rs's safe
 //!   serialisation (see the `wire` module).
 //!

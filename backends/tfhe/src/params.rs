@@ -35,9 +35,9 @@ pub struct TfheParams {
     pub frac_bits: u32,
 }
 
-/// The named sets. `tfhe-q16-s1` (one slot) keeps the CLI's test of `bench ops` short; the
-/// per-slot costs it measures are those of every set.
-pub const PARAMETER_SETS: [TfheParams; 4] = [
+/// The named sets. The two-slot sets keep the conformance tests short and `tfhe-q16-s1` (one
+/// slot) the CLI's test of `bench ops`; the per-slot costs they measure are those of every set.
+pub const PARAMETER_SETS: [TfheParams; 5] = [
     TfheParams {
         name: "tfhe-q16-s8",
         slots: 8,
@@ -49,8 +49,13 @@ pub const PARAMETER_SETS: [TfheParams; 4] = [
         frac_bits: 16,
     },
     TfheParams {
-        name: "tfhe-q12-s4",
-        slots: 4,
+        name: "tfhe-q16-s2",
+        slots: 2,
+        frac_bits: 16,
+    },
+    TfheParams {
+        name: "tfhe-q12-s2",
+        slots: 2,
         frac_bits: 12,
     },
     TfheParams {

@@ -5,6 +5,7 @@
 //! ```text
 //! kind 12, a ciphertext:   body := #slots u32 | (length u64 | tfhe-rs FheInt32) x #slots
 //! kind 13, a server key:   body := tfhe-rs CompressedServerKey
+//! kind 14, a client key:   body := tfhe-rs ClientKey (the secret; the client's own storage)
 //! ```
 //!
 //! The fingerprint is [`TfheParams::fingerprint`] (name, slots, fraction bits, tfhe-rs's block
@@ -37,6 +38,9 @@ pub const CIPHERTEXT_LIMIT: u64 = 1 << 20;
 /// Most bytes a serialised compressed server key may take (about 30 MB at the default
 /// parameters), with room.
 pub const SERVER_KEY_LIMIT: u64 = 1 << 28;
+/// Most bytes a serialised client key may take (tens of KB at the default parameters), with
+/// room.
+pub const CLIENT_KEY_LIMIT: u64 = 1 << 22;
 
 /// A malformed frame or field is corrupt data.
 pub fn wire_error(e: WireError) -> BackendError {
@@ -81,10 +85,32 @@ pub fn deserialize<T>(bytes: &[u8], limit: u64, conformance: &T::ParameterSet, w
 where
     T: DeserializeOwned + Unversionize + Named + ParameterSetConformant,
 {
+    read_whole(bytes, what, |reader| {
+        DeserializationConfig::new(limit).deserialize_from::<T>(reader, conformance)
+    })
+}
+
+/// Reads one tfhe-rs object that has no conformance check (a client key: its caller checks
+/// the parameters it carries), otherwise as [`deserialize`].
+pub fn deserialize_unchecked<T>(bytes: &[u8], limit: u64, what: &str) -> Result<T, BackendError>
+where
+    T: DeserializeOwned + Unversionize + Named,
+{
+    read_whole(bytes, what, |reader| {
+        DeserializationConfig::new(limit)
+            .disable_conformance()
+            .deserialize_from::<T>(reader)
+    })
+}
+
+/// Runs tfhe-rs's reader `read` on exactly `bytes`, catching its panics.
+fn read_whole<T, E: std::fmt::Display>(
+    bytes: &[u8],
+    what: &str,
+    read: impl FnOnce(&mut &[u8]) -> Result<T, E>,
+) -> Result<T, BackendError> {
     let mut reader = bytes;
-    let read = catch_unwind(AssertUnwindSafe(|| {
-        DeserializationConfig::new(limit).deserialize_from::<T>(&mut reader, conformance)
-    }));
+    let read = catch_unwind(AssertUnwindSafe(|| read(&mut reader)));
     match read {
         Ok(Ok(object)) if reader.is_empty() => Ok(object),
         Ok(Ok(_)) => Err(BackendError::Format(format!(

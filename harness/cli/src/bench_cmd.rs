@@ -41,7 +41,7 @@ struct OpsArgs {
     #[arg(long, default_value = "native")]
     backend: String,
     /// The tfhe backend's parameter set (`--backend tfhe` only): `tfhe-q16-s4` (default),
-    /// `tfhe-q16-s8`, `tfhe-q12-s4`, `tfhe-q16-s1`.
+    /// `tfhe-q16-s8`, `tfhe-q16-s2`, `tfhe-q12-s2`, `tfhe-q16-s1`.
     #[arg(long)]
     tfhe_set: Option<String>,
     /// Parameter shape, as in the peer benchmarks: `n14` (6 limbs) or `n16` (13 limbs).

@@ -62,8 +62,8 @@ pub const MAX_PRIMES: usize = 128;
 /// this build does not know is [`WireError::UnknownKind`]. This crate reads and writes
 /// parameters, ciphertexts and keys; the ckks layer writes its parameters, ciphertexts and
 /// plaintexts (with their scales and slot counts), and its bootstrapping keys, under tags 8 to
-/// 11; the tfhe backend (`blindtuner-tfhe`) frames its ciphertexts and server keys (tfhe-rs's
-/// own serialisation inside) under tags 12 and 13.
+/// 11; the tfhe backend (`blindtuner-tfhe`) frames its ciphertexts, server keys and client keys
+/// (tfhe-rs's own serialisation inside) under tags 12 to 14.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ObjectKind {
@@ -80,10 +80,11 @@ pub enum ObjectKind {
     BootstrapKeys = 11,
     TfheCiphertext = 12,
     TfheServerKey = 13,
+    TfheClientKey = 14,
 }
 
 impl ObjectKind {
-    const ALL: [ObjectKind; 13] = [
+    const ALL: [ObjectKind; 14] = [
         ObjectKind::Parameters,
         ObjectKind::Ciphertext,
         ObjectKind::PublicKey,
@@ -97,6 +98,7 @@ impl ObjectKind {
         ObjectKind::BootstrapKeys,
         ObjectKind::TfheCiphertext,
         ObjectKind::TfheServerKey,
+        ObjectKind::TfheClientKey,
     ];
 
     fn from_tag(tag: u16) -> Option<ObjectKind> {
@@ -120,6 +122,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::BootstrapKeys => "bootstrapping keys",
             ObjectKind::TfheCiphertext => "a tfhe ciphertext",
             ObjectKind::TfheServerKey => "a tfhe server key",
+            ObjectKind::TfheClientKey => "a tfhe client key",
         })
     }
 }
