@@ -546,6 +546,46 @@ fn bench_ops_on_tfhe_measures_per_slot_and_projects() {
 }
 
 #[test]
+fn bench_step_times_steps_at_hetals_mnist_shape_on_plain() {
+    let r = run_json(&["bench", "step", "--backend", "plain", "--steps", "3"]);
+    assert_eq!(
+        (r["kind"].as_str(), r["backend"].as_str()),
+        (Some("measured"), Some("plain"))
+    );
+    assert_eq!(
+        (r["rows"].as_u64(), r["cols"].as_u64(), r["classes"].as_u64()),
+        (Some(1024), Some(769), Some(10))
+    );
+    assert_eq!(r["block"], "1024 x 32");
+    let steps = r["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    for s in steps {
+        // HETAL's MNIST step: the bar its table sets is what these counts are compared with.
+        assert_eq!(s["ops"]["mul"].as_f64(), Some(916.0), "{s}");
+        assert_eq!(s["ops"]["rotations"].as_f64(), Some(837.0), "{s}");
+        let refreshes = s["ops"]["refreshes"].as_f64().unwrap();
+        assert!((10.0..=16.0).contains(&refreshes), "{refreshes} bootstraps in a step");
+        let phases: f64 = ["matmul_s", "softmax_s", "update_s", "refresh_s"]
+            .iter()
+            .map(|k| s[k].as_f64().unwrap())
+            .sum();
+        assert!(phases <= s["total_s"].as_f64().unwrap() + 1e-3, "{s}");
+    }
+    assert!(r["median_step_s"].as_f64().unwrap() > 0.0);
+    assert!(r["rotation_keys"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_step_refuses_what_it_cannot_time() {
+    let o = blindtuner(&["bench", "step", "--params", "toy-n12", "--quiet"]);
+    assert_one_line_error(&o, &["cannot bootstrap"]);
+    let o = blindtuner(&["bench", "step", "--backend", "plain", "--classes", "1", "--quiet"]);
+    assert_one_line_error(&o, &["two classes"]);
+    let o = blindtuner(&["bench", "step", "--backend", "plain", "--rows", "5000", "--quiet"]);
+    assert_one_line_error(&o, &["batch of 5000"]);
+}
+
+#[test]
 fn bench_ops_bootstraps_only_where_a_bootstrappable_set_exists() {
     let o = blindtuner(&["bench", "ops", "--config", "n14", "--bootstrap", "--quiet"]);
     assert_one_line_error(&o, &["bootstrappable", "n16"]);

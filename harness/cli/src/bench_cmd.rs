@@ -32,6 +32,9 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Time encryption, additions, products, rescaling, rotations and key generation.
     Ops(OpsArgs),
+    /// Time encrypted training steps at a shape (HETAL's MNIST shape by default), with where
+    /// the time went and the operations each step took.
+    Step(crate::bench_step::StepArgs),
 }
 
 #[derive(Args)]
@@ -231,6 +234,7 @@ pub const STEPS: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchCommand::Ops(args) => ops(args),
+        BenchCommand::Step(args) => crate::bench_step::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 //! is one line on stderr and a non-zero exit.
 
 mod bench_cmd;
+mod bench_step;
 mod bench_trait;
 mod datasets_cmd;
 mod encrypted_train;
@@ -31,7 +32,8 @@ enum Command {
     Train(Box<train_cmd::TrainArgs>),
     /// List the data sets this build can load, where they come from and whether they are found.
     Datasets(datasets_cmd::DatasetsArgs),
-    /// Benchmark a backend's CKKS primitives (`bench ops`), in the peer benchmarks' JSON schema.
+    /// Benchmark a backend's CKKS primitives (`bench ops`, in the peer benchmarks' JSON schema)
+    /// or encrypted training steps at a shape (`bench step`).
     Bench(bench_cmd::BenchArgs),
     /// The data owner's side of a training across machines: encrypt, judge, decrypt.
     Client(roles::ClientArgs),
