@@ -288,7 +288,7 @@ pub fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64,
 }
 
 /// The median and the minimum of non-empty timings.
-fn median_min(mut ms: Vec<f64>) -> (f64, f64) {
+pub fn median_min(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
     let median = if ms.len() % 2 == 1 {
         ms[ms.len() / 2]

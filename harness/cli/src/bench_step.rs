@@ -21,7 +21,8 @@ use clap::Args;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::encrypted_train::{OnBackend, check_plan, ops, with_backend};
+use crate::bench_cmd::median_min;
+use crate::encrypted_train::{Keys, OnBackend, check_plan, keygen, ops, with_backend};
 use crate::output::{print_stdout, write_json};
 use crate::train_cmd::{Backend as BackendName, progress_bar, spinner};
 
@@ -172,20 +173,12 @@ impl OnBackend for TimeSteps<'_> {
         let mut rng = rand::rngs::StdRng::from_os_rng();
         let train = synthetic(args.rows * steps, args.features, args.classes, &mut rng);
         let val = synthetic(1, args.features, args.classes, &mut rng);
-        let rotations = plan.rotations()?;
-
-        let t = Instant::now();
-        let wait = spinner(
-            args.quiet,
-            format!(
-                "{label}: generating keys ({} rotations, {})",
-                rotations.len(),
-                caps.parameters
-            ),
-        );
-        let (mut client, cloud) = backend.keygen(&rotations)?;
-        wait.finish_and_clear();
-        let keygen_s = t.elapsed().as_secs_f64();
+        let Keys {
+            mut client,
+            cloud,
+            rotations,
+            seconds: keygen_s,
+        } = keygen(backend, &plan, &format!("{label}: "), args.quiet)?;
 
         let t = Instant::now();
         let wait = spinner(args.quiet, format!("{label}: encrypting {steps} batches"));
@@ -227,13 +220,7 @@ impl OnBackend for TimeSteps<'_> {
         bar.finish_and_clear();
 
         let steady = if results.len() > 2 { &results[1..] } else { &results[..] };
-        let mut times: Vec<f64> = steady.iter().map(|s| s.total_s).collect();
-        times.sort_by(f64::total_cmp);
-        let median_step_s = if times.len() % 2 == 1 {
-            times[times.len() / 2]
-        } else {
-            (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
-        };
+        let (median_step_s, _) = median_min(steady.iter().map(|s| s.total_s).collect());
         Ok(StepReport {
             kind: "measured",
             backend: label,
@@ -244,7 +231,7 @@ impl OnBackend for TimeSteps<'_> {
             classes: args.classes,
             block: plan.shape.to_string(),
             threads: args.threads,
-            rotation_keys: rotations.len(),
+            rotation_keys: rotations,
             keygen_s,
             encrypt_s,
             steps: results,

@@ -303,6 +303,38 @@ fn on_seal<J: OnBackend>(_: Option<&str>, _: J) -> Result<J::Output> {
     )
 }
 
+/// A key generation for a training plan.
+pub struct Keys<B: Backend> {
+    pub client: B::Client,
+    pub cloud: B::Cloud,
+    /// Rotation keys generated for the plan.
+    pub rotations: usize,
+    pub seconds: f64,
+}
+
+/// Generates keys with every rotation `plan` needs, behind a spinner whose message starts with
+/// `prefix`.
+pub fn keygen<B: Backend>(backend: &B, plan: &TrainingPlan, prefix: &str, quiet: bool) -> Result<Keys<B>> {
+    let rotations = plan.rotations()?;
+    let t = Instant::now();
+    let wait = spinner(
+        quiet,
+        format!(
+            "{prefix}generating keys ({} rotations, {})",
+            rotations.len(),
+            backend.capabilities().parameters
+        ),
+    );
+    let (client, cloud) = backend.keygen(&rotations)?;
+    wait.finish_and_clear();
+    Ok(Keys {
+        client,
+        cloud,
+        rotations: rotations.len(),
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
 /// Client and cloud of `backend` in one process: keys, the upload, the loop, the decryption.
 /// `reference` holds the plain run's weights per epoch, to show the precision as it goes.
 fn run_on<B>(
@@ -320,20 +352,12 @@ where
 {
     let caps = backend.capabilities();
     let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
-    let rotations = plan.rotations()?;
-
-    let t = Instant::now();
-    let wait = spinner(
-        args.quiet,
-        format!(
-            "{label}: generating keys ({} rotations, {})",
-            rotations.len(),
-            caps.parameters
-        ),
-    );
-    let (client, cloud) = backend.keygen(&rotations)?;
-    wait.finish_and_clear();
-    let keygen_s = t.elapsed().as_secs_f64();
+    let Keys {
+        client,
+        cloud,
+        rotations,
+        seconds: keygen_s,
+    } = keygen(backend, &plan, &format!("{label}: "), args.quiet)?;
     let cloud = CountingCloud::new(cloud);
     let client = Mutex::new(client);
     let lock = || client.lock().map_err(|_| anyhow::anyhow!("the client failed earlier"));
@@ -441,7 +465,7 @@ where
         run: run.stats,
         caps,
         refresh: refresher.name(),
-        rotation_keys: rotations.len(),
+        rotation_keys: rotations,
         upload_ciphertexts,
         upload_bytes,
         keygen_s,

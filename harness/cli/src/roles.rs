@@ -364,18 +364,14 @@ impl OnBackend for EncryptOn<'_> {
         }
         let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
         crate::encrypted_train::check_plan(&caps, Some(Refresh::Bootstrap))?;
-        let rotations = plan.rotations()?;
-
-        let t = Instant::now();
-        let wait = spinner(
-            args.output.quiet,
-            format!("generating keys ({} rotations, {})", rotations.len(), caps.parameters),
-        );
-        let (mut client, cloud) = backend.keygen(&rotations)?;
+        let crate::encrypted_train::Keys {
+            mut client,
+            cloud,
+            rotations,
+            seconds: keygen_s,
+        } = crate::encrypted_train::keygen(backend, &plan, "", args.output.quiet)?;
         let keys = cloud.keys_to_bytes()?;
         drop(cloud);
-        wait.finish_and_clear();
-        let keygen_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
         let wait = spinner(args.output.quiet, "encrypting the upload".into());
@@ -408,7 +404,7 @@ impl OnBackend for EncryptOn<'_> {
             weight_scale: plan.weight_scale,
             train_rows: upload.train_rows(),
             val_rows: upload.val_rows(),
-            rotation_keys: rotations.len(),
+            rotation_keys: rotations,
             keys: Digest::of(&keys),
             upload: Digest::of(&upload_bytes),
             upload_ciphertexts: blobs.len(),
@@ -446,7 +442,7 @@ impl OnBackend for EncryptOn<'_> {
             security: caps.security.to_string(),
             slots: caps.slots,
             block: plan.shape.to_string(),
-            rotation_keys: rotations.len(),
+            rotation_keys: rotations,
             cloud_key_bytes: keys.len() as u64,
             upload_ciphertexts: blobs.len(),
             upload_bytes: upload_bytes.len() as u64,
@@ -466,7 +462,7 @@ impl OnBackend for EncryptOn<'_> {
             blobs.len(),
             mb(upload_bytes.len()),
             mb(keys.len()),
-            rotations.len(),
+            rotations,
             exchange.display(),
             home.display()
         );
