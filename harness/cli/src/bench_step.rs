@@ -28,7 +28,8 @@ use crate::train_cmd::{Backend as BackendName, progress_bar, spinner};
 
 #[derive(Args)]
 pub struct StepArgs {
-    /// Engine: native (default), plain or seal (with `--features seal`).
+    /// Engine: native (default) or plain; a step needs a bootstrappable set, so seal is
+    /// refused in one line.
     #[arg(long, value_enum, default_value_t = BackendName::Native)]
     backend: BackendName,
     /// The backend's parameter set (defaults as in `train`: boot-n16 on native).
