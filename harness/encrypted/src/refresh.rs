@@ -271,6 +271,24 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         }
     }
 
+    /// `ct` ready for a stage that needs `needed` levels from it now and `whole` to its end:
+    /// refreshed up front, when short of `whole`, if a refresh holds the whole stage (one
+    /// refresh of its input then replaces several of the values the stage derives from it);
+    /// [`Levels::ready`] for `needed` otherwise.
+    pub fn prepare<C: Cloud<Ciphertext = Ct>>(
+        &self,
+        cloud: &C,
+        circuit: &'static str,
+        ct: Ct,
+        needed: usize,
+        whole: usize,
+    ) -> Result<Ct, EncryptedError> {
+        match self.refresh {
+            Some(r) if r.levels() >= whole => self.ready(cloud, circuit, ct, whole),
+            _ => self.ready(cloud, circuit, ct, needed),
+        }
+    }
+
     /// [`Levels::ready`] for every ciphertext of `cts`.
     pub fn ready_all<C: Cloud<Ciphertext = Ct>>(
         &self,

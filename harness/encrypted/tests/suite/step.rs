@@ -60,7 +60,7 @@ fn steps_match_f64_and_the_exact_trainer() {
     let (mut w, mut v, mut schedule) = (zeros.clone(), zeros, NesterovSchedule::default());
     for _ in 0..steps {
         model.step(&cloud, &Levels::fixed(), &softmax, &x, &y, lr).unwrap();
-        let mut e = approximate_softmax(&abt(&data.x, &w)).unwrap();
+        let mut e = approximate_softmax(&abt(&data.x, &w), Softmax::new).unwrap();
         data.labels
             .iter()
             .enumerate()
