@@ -12,10 +12,8 @@ use std::path::Path;
 
 /// DermaMNIST's seven skin-lesion classes.
 pub const CLASSES: usize = 7;
-/// The image sides MedMNIST publishes: 28 (v2) and 64, 128, 224 (MedMNIST+).
-pub const SIZES: [usize; 4] = [28, 64, 128, 224];
-
-/// The archive's file name for images of side `size`.
+/// The archive's file name for images of side `size`: 28 (MedMNIST v2) or
+/// 64, 128, 224 (MedMNIST+).
 pub fn file_name(size: usize) -> String {
     if size == 28 {
         "dermamnist.npz".into()

@@ -76,7 +76,6 @@ pub struct DatasetInfo {
     pub embedded: bool,
 }
 
-const IDX_SPLIT: &str = "train file split 87.5 % / 12.5 % by a seed-0 permutation; t10k file is the test set";
 const IDX_SOURCE: &str = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz)";
 const DERMA_SPLIT: &str = "official MedMNIST splits: 7,007 / 1,003 / 2,005";
 const DERMA_LICENCE: &str = "CC BY-NC 4.0 (MedMNIST, from HAM10000)";
@@ -168,7 +167,7 @@ pub const CATALOGUE: [DatasetInfo; 10] = [
         id: DatasetId::Idx,
         name: "idx",
         description: "any data set in the MNIST / Fashion-MNIST IDX layout, from --data-dir",
-        split: IDX_SPLIT,
+        split: "train file split 87.5 % / 12.5 % by a seed-0 permutation; t10k file is the test set",
         source: IDX_SOURCE,
         licence: "that of your files",
         embedded: false,
