@@ -319,30 +319,85 @@ fn bad_parameters_are_clear_errors() {
     }
 }
 
+fn names_and_availability(list: &Value) -> Vec<(&str, bool)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["available"].as_bool().unwrap()))
+        .collect()
+}
+
 #[test]
 fn datasets_lists_the_catalogue() {
     let o = blindtuner(&["datasets", "--json", "-"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["mnist10k", "digits", "idx"]);
-    assert_eq!(list[0]["available"], true);
-    assert_eq!(list[2]["available"], false);
-
-    let dir = tempfile::tempdir().unwrap();
-    write_synthetic_idx(dir.path(), 8, 2, true);
-    let o = blindtuner(&["datasets", "--data-dir", dir.path().to_str().unwrap(), "--json", "-"]);
-    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(list[2]["available"], true);
+    let names: Vec<(&str, bool)> = names_and_availability(&list);
+    assert_eq!(
+        names,
+        [
+            ("mnist10k", true),
+            ("digits", true),
+            ("mnist", false),
+            ("cifar10", false),
+            ("dermamnist", false),
+            ("dermamnist-64", false),
+            ("dermamnist-128", false),
+            ("dermamnist-224", false),
+            ("face-mask", false),
+            ("idx", false),
+        ]
+    );
+    assert_eq!(list[3]["needs"][5], "test_batch.bin");
+    assert_eq!(list[3]["missing"].as_array().unwrap().len(), 6);
 
     let o = blindtuner(&["datasets"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("mnist10k") && text.contains("embedded"), "{text}");
+}
+
+#[test]
+fn datasets_reports_synthetic_file_sets_as_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let available = |dir: &str| {
+        let o = blindtuner(&["datasets", "--data-dir", dir, "--json", "-"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+        names_and_availability(&list)
+            .into_iter()
+            .filter(|(_, a)| *a)
+            .map(|(n, _)| n.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(available(d), ["mnist10k", "digits"]);
+
+    // Synthetic files in each layout; `datasets` checks that they are there.
+    write_synthetic_idx(dir.path(), 8, 2, true);
+    let batches = dir.path().join("cifar-10-batches-bin");
+    std::fs::create_dir(&batches).unwrap();
+    for f in [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ] {
+        std::fs::write(batches.join(f), [0u8; 3073]).unwrap();
+    }
+    std::fs::write(dir.path().join("dermamnist_128.npz"), b"synthetic").unwrap();
+    std::fs::create_dir(dir.path().join("images")).unwrap();
+    assert_eq!(
+        available(d),
+        ["mnist10k", "digits", "mnist", "cifar10", "dermamnist-128", "idx"]
+    );
+    std::fs::create_dir(dir.path().join("annotations")).unwrap();
+    assert!(available(d).contains(&"face-mask".to_string()));
+
+    let o = blindtuner(&["datasets", "--data-dir", d, "--json", "-"]);
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list[4]["status"], format!("missing in {d}: dermamnist.npz"));
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn parse_digits_csv_gz(bytes: &[u8], name: &str) -> Result<Examples, DataErr
         if label as usize >= CLASSES {
             return Err(err(Problem::LabelOutOfRange {
                 index: labels.len(),
-                label,
+                label: label.into(),
                 classes: CLASSES,
             }));
         }

@@ -25,13 +25,29 @@ pub enum Problem {
     /// Images and labels disagree on the number of examples.
     CountMismatch { images: usize, labels: usize },
     /// A label does not name one of the data set's classes.
-    LabelOutOfRange { index: usize, label: u32, classes: usize },
+    LabelOutOfRange { index: usize, label: i64, classes: usize },
     /// A class between 0 and the largest label has no example.
     EmptyClass { class: usize, classes: usize },
     /// A text record could not be parsed.
     Parse { line: usize, message: String },
     /// A required file is not in the data directory.
     Missing(String),
+    /// The file size is not a whole number of fixed-size records.
+    NotRecords { size: usize, record: usize },
+    /// An archive lacks a required array.
+    MissingArray(String),
+    /// An array has an element type the loader does not accept.
+    WrongDtype { found: String, expected: &'static str },
+    /// An array has the wrong shape for its role.
+    WrongShape { found: Vec<u64>, expected: String },
+    /// An XML document is not well formed or lacks a required element.
+    Xml(String),
+    /// A bounding box is empty or leaves its image.
+    BadBox(String),
+    /// A class name the data set does not know.
+    UnknownLabel { name: String, known: &'static str },
+    /// An image file could not be decoded.
+    Image(String),
 }
 
 impl fmt::Display for Problem {
@@ -71,6 +87,20 @@ impl fmt::Display for Problem {
             ),
             Problem::Parse { line, message } => write!(f, "line {line}: {message}"),
             Problem::Missing(what) => write!(f, "missing file: {what}"),
+            Problem::NotRecords { size, record } => {
+                write!(f, "size {size} bytes is not a whole number of {record}-byte records")
+            }
+            Problem::MissingArray(name) => write!(f, "no array `{name}`"),
+            Problem::WrongDtype { found, expected } => {
+                write!(f, "element type {found}, expected {expected}")
+            }
+            Problem::WrongShape { found, expected } => write!(f, "shape {found:?}, expected {expected}"),
+            Problem::Xml(e) => write!(f, "bad annotation XML: {e}"),
+            Problem::BadBox(b) => write!(f, "bad box: {b}"),
+            Problem::UnknownLabel { name, known } => {
+                write!(f, "unknown label `{name}` (known: {known})")
+            }
+            Problem::Image(e) => write!(f, "cannot decode image: {e}"),
         }
     }
 }

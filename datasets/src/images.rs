@@ -72,7 +72,7 @@ impl Examples {
 /// A data set with its fixed train / validation / test split.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Catalogue name (`mnist10k`, `digits`, `idx`).
+    /// Catalogue name (`mnist10k`, `cifar10`, `face-mask`, ...).
     pub name: String,
     /// Where the examples came from: `embedded` or the data directory.
     pub origin: String,

@@ -5,12 +5,17 @@
 //! - `mnist10k`: 10,000 real MNIST digits (IDX, gzip), split 7,000 / 1,000 / 2,000;
 //! - `digits`: the 1,797 UCI 8x8 digits, split 1,257 / 180 / 360.
 //!
-//! `idx` reads any data set in the official MNIST / Fashion-MNIST file layout
-//! from a directory. Every loader validates what it reads and reports bad
-//! input as a [`DataError`] naming the file and the problem.
+//! The data sets of the HETAL paper are read from a directory in their
+//! official layouts: `mnist`, `cifar10`, `dermamnist` (and its MedMNIST+
+//! sizes) and `face-mask`; `idx` reads any data set in the MNIST IDX layout.
+//! Every loader validates what it reads and reports bad input as a
+//! [`DataError`] naming the file and the problem.
 
+pub mod cifar;
+pub mod derma;
 mod digits;
 mod error;
+pub mod face_mask;
 pub mod idx;
 mod images;
 
@@ -21,6 +26,7 @@ pub use images::{Dataset, Examples, Images};
 use idx::{IdxArray, parse_idx, read_idx_file};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha20Rng;
 use std::path::{Path, PathBuf};
 
 const MNIST10K_IMAGES: &[u8] = include_bytes!("../data/mnist10k/mnist10k-images-idx3-ubyte.gz");
@@ -35,17 +41,25 @@ pub const IDX_FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// Seed of the permutation that splits an IDX training set into train and
-/// validation (HETAL splits MNIST's 60,000 into 52,500 / 7,500).
-pub const IDX_SPLIT_SEED: u64 = 0;
-/// Fraction of an IDX training set kept for training; the rest validates.
-pub const IDX_TRAIN_FRACTION: f64 = 0.875;
+/// Seed of every fixed split permutation (IDX, MNIST, CIFAR-10, Face Mask).
+pub const SPLIT_SEED: u64 = 0;
+/// Fraction of a training file kept for training, the rest validating: HETAL
+/// splits MNIST's 60,000 into 52,500 / 7,500 and CIFAR-10's 50,000 into
+/// 43,750 / 6,250.
+pub const TRAIN_FRACTION: f64 = 0.875;
 
 /// The data sets this build can load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatasetId {
     Mnist10k,
     Digits,
+    /// MNIST as in HETAL: the official IDX files, 10 classes of 28x28.
+    Mnist,
+    Cifar10,
+    /// DermaMNIST with images of the given side (28, 64, 128 or 224).
+    DermaMnist(usize),
+    FaceMask,
+    /// Any data set in the MNIST IDX layout.
     Idx,
 }
 
@@ -62,8 +76,24 @@ pub struct DatasetInfo {
     pub embedded: bool,
 }
 
+const IDX_SOURCE: &str = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz)";
+const DERMA_SPLIT: &str = "official MedMNIST splits: 7,007 / 1,003 / 2,005";
+const DERMA_LICENCE: &str = "CC BY-NC 4.0 (MedMNIST, from HAM10000)";
+
+const fn derma(size: usize, name: &'static str, description: &'static str, source: &'static str) -> DatasetInfo {
+    DatasetInfo {
+        id: DatasetId::DermaMnist(size),
+        name,
+        description,
+        split: DERMA_SPLIT,
+        source,
+        licence: DERMA_LICENCE,
+        embedded: false,
+    }
+}
+
 /// Every data set this build knows, in display order.
-pub const CATALOGUE: [DatasetInfo; 3] = [
+pub const CATALOGUE: [DatasetInfo; 10] = [
     DatasetInfo {
         id: DatasetId::Mnist10k,
         name: "mnist10k",
@@ -83,11 +113,62 @@ pub const CATALOGUE: [DatasetInfo; 3] = [
         embedded: true,
     },
     DatasetInfo {
+        id: DatasetId::Mnist,
+        name: "mnist",
+        description: "MNIST as in HETAL: 70,000 digits, 28x28 grey, 10 classes, from --data-dir",
+        split: "HETAL's: train file split 52,500 / 7,500 by a seed-0 permutation; t10k's 10,000 test",
+        source: IDX_SOURCE,
+        licence: "that of the MNIST distribution (LeCun, Cortes, Burges)",
+        embedded: false,
+    },
+    DatasetInfo {
+        id: DatasetId::Cifar10,
+        name: "cifar10",
+        description: "CIFAR-10 binary version: 60,000 32x32 RGB images, 10 classes, from --data-dir",
+        split: "data_batch_1..5 split 43,750 / 6,250 by a seed-0 permutation; test_batch's 10,000 test",
+        source: "data_batch_1.bin .. data_batch_5.bin, test_batch.bin, in DIR or DIR/cifar-10-batches-bin",
+        licence: "that of the CIFAR-10 distribution (Krizhevsky, 2009)",
+        embedded: false,
+    },
+    derma(
+        28,
+        "dermamnist",
+        "DermaMNIST (MedMNIST v2): 10,015 28x28 RGB skin-lesion images, 7 classes, from --data-dir",
+        "dermamnist.npz",
+    ),
+    derma(
+        64,
+        "dermamnist-64",
+        "DermaMNIST (MedMNIST+) at 64x64 RGB, 7 classes, from --data-dir",
+        "dermamnist_64.npz",
+    ),
+    derma(
+        128,
+        "dermamnist-128",
+        "DermaMNIST (MedMNIST+) at 128x128 RGB, 7 classes, from --data-dir",
+        "dermamnist_128.npz",
+    ),
+    derma(
+        224,
+        "dermamnist-224",
+        "DermaMNIST (MedMNIST+) at 224x224 RGB, 7 classes, from --data-dir",
+        "dermamnist_224.npz",
+    ),
+    DatasetInfo {
+        id: DatasetId::FaceMask,
+        name: "face-mask",
+        description: "Face Mask Detection: every annotated face (4,072) cropped and resized to 64x64 RGB (area / bilinear); with_mask, mask_weared_incorrect, without_mask",
+        split: "stratified 7:1:2, seed 0: 2,849 / 408 / 815",
+        source: "Kaggle andrewmvd/face-mask-detection: images/*.png and annotations/*.xml (Pascal VOC)",
+        licence: "CC0 1.0, as listed on Kaggle",
+        embedded: false,
+    },
+    DatasetInfo {
         id: DatasetId::Idx,
         name: "idx",
         description: "any data set in the MNIST / Fashion-MNIST IDX layout, from --data-dir",
         split: "train file split 87.5 % / 12.5 % by a seed-0 permutation; t10k file is the test set",
-        source: "your files: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz)",
+        source: IDX_SOURCE,
         licence: "that of your files",
         embedded: false,
     },
@@ -116,13 +197,42 @@ pub enum LoadError {
 /// Loads a data set with its fixed split. `data_dir` is required by the
 /// data sets that read files and ignored by the embedded ones.
 pub fn load(id: DatasetId, data_dir: Option<&Path>) -> Result<Dataset, LoadError> {
+    let dir = || data_dir.ok_or(LoadError::NeedsDataDir(id.info().name));
+    Ok(match id {
+        DatasetId::Mnist10k => load_mnist10k()?,
+        DatasetId::Digits => load_digits()?,
+        DatasetId::Mnist => load_mnist_dir(dir()?)?,
+        DatasetId::Cifar10 => load_cifar10_dir(dir()?)?,
+        DatasetId::DermaMnist(size) => load_dermamnist_dir(dir()?, size)?,
+        DatasetId::FaceMask => load_face_mask_dir(dir()?)?,
+        DatasetId::Idx => load_idx_dir(dir()?)?,
+    })
+}
+
+/// The files and folders a data set reads from `dir`, each with whether it
+/// is there; empty for the embedded data sets.
+pub fn required_files(id: DatasetId, dir: &Path) -> Vec<(String, bool)> {
     match id {
-        DatasetId::Mnist10k => Ok(load_mnist10k()?),
-        DatasetId::Digits => Ok(load_digits()?),
-        DatasetId::Idx => {
-            let dir = data_dir.ok_or(LoadError::NeedsDataDir("idx"))?;
-            Ok(load_idx_dir(dir)?)
+        DatasetId::Mnist10k | DatasetId::Digits => Vec::new(),
+        DatasetId::Mnist | DatasetId::Idx => IDX_FILES
+            .iter()
+            .map(|f| (format!("{f}[.gz]"), find_file(dir, f).is_ok()))
+            .collect(),
+        DatasetId::Cifar10 => {
+            let batches = cifar::batch_dir(dir);
+            cifar::files()
+                .map(|f| (f.to_string(), batches.join(f).is_file()))
+                .collect()
         }
+        DatasetId::DermaMnist(size) => {
+            let f = derma::file_name(size);
+            let found = dir.join(&f).is_file();
+            vec![(f, found)]
+        }
+        DatasetId::FaceMask => face_mask::DIRS
+            .iter()
+            .map(|d| (format!("{d}/"), dir.join(d).is_dir()))
+            .collect(),
     }
 }
 
@@ -166,11 +276,6 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
         .ok_or_else(|| DataError::new(dir.display().to_string(), Problem::Missing(format!("{name}[.gz]"))))
 }
 
-/// Whether a directory holds the four IDX files.
-pub fn idx_dir_complete(dir: &Path) -> bool {
-    IDX_FILES.iter().all(|f| find_file(dir, f).is_ok())
-}
-
 /// Loads the official MNIST / Fashion-MNIST layout from `dir`. The number of
 /// classes is one more than the largest label; every class must occur in the
 /// training file, so a corrupt label cannot silently invent classes.
@@ -210,16 +315,117 @@ pub fn load_idx_dir(dir: &Path) -> Result<Dataset, DataError> {
             )),
         ));
     }
-    let mut order: Vec<usize> = (0..train_all.len()).collect();
-    order.shuffle(&mut rand_chacha::ChaCha20Rng::seed_from_u64(IDX_SPLIT_SEED));
-    let n_train = (train_all.len() as f64 * IDX_TRAIN_FRACTION).round() as usize;
+    let (train, val) = permutation_split(&train_all);
     Ok(Dataset {
         name: "idx".into(),
         origin: dir.display().to_string(),
         classes,
-        train: train_all.select(&order[..n_train]),
-        val: train_all.select(&order[n_train..]),
+        train,
+        val,
         test,
+    })
+}
+
+/// Loads MNIST as HETAL uses it: the IDX layout of [`load_idx_dir`], which
+/// must hold 10 classes of 28x28 images.
+pub fn load_mnist_dir(dir: &Path) -> Result<Dataset, DataError> {
+    let d = load_idx_dir(dir)?;
+    let images = &d.train.images;
+    if d.classes != 10 || (images.height, images.width) != (28, 28) {
+        let labels = find_file(dir, IDX_FILES[1])?;
+        return Err(DataError::new(
+            labels.display().to_string(),
+            Problem::BadDimension(format!(
+                "MNIST has 10 classes of 28x28 images, these files have {} of {}x{}",
+                d.classes, images.height, images.width
+            )),
+        ));
+    }
+    Ok(Dataset {
+        name: "mnist".into(),
+        ..d
+    })
+}
+
+/// Loads CIFAR-10's binary version from `dir` (or `dir/cifar-10-batches-bin`):
+/// the training batches split by [`permutation_split`], `test_batch.bin` the
+/// test set.
+pub fn load_cifar10_dir(dir: &Path) -> Result<Dataset, DataError> {
+    let (train_all, test) = cifar::load_cifar10_dir(dir)?;
+    let (train, val) = permutation_split(&train_all);
+    Ok(Dataset {
+        name: "cifar10".into(),
+        origin: cifar::batch_dir(dir).display().to_string(),
+        classes: 10,
+        train,
+        val,
+        test,
+    })
+}
+
+/// Loads DermaMNIST at side `size` (28, 64, 128 or 224) from its `.npz` in
+/// `dir`, with the official splits.
+pub fn load_dermamnist_dir(dir: &Path, size: usize) -> Result<Dataset, DataError> {
+    let [train, val, test] = derma::load_dermamnist_npz(&dir.join(derma::file_name(size)), size)?;
+    Ok(Dataset {
+        name: if size == 28 {
+            "dermamnist".into()
+        } else {
+            format!("dermamnist-{size}")
+        },
+        origin: dir.display().to_string(),
+        classes: derma::CLASSES,
+        train,
+        val,
+        test,
+    })
+}
+
+/// Loads Face Mask Detection from `dir`: every face cropped and resized to
+/// [`face_mask::FACE_SIDE`], split by [`stratified_split`].
+pub fn load_face_mask_dir(dir: &Path) -> Result<Dataset, DataError> {
+    let all = face_mask::load_face_mask_dir(dir, face_mask::FACE_SIDE)?;
+    let classes = face_mask::CLASS_NAMES.len();
+    let [train, val, test] = stratified_split(&all, classes);
+    Ok(Dataset {
+        name: "face-mask".into(),
+        origin: dir.display().to_string(),
+        classes,
+        train,
+        val,
+        test,
+    })
+}
+
+/// Splits a training file into train and validation by a [`SPLIT_SEED`]
+/// permutation, keeping [`TRAIN_FRACTION`] (rounded) for training.
+pub fn permutation_split(all: &Examples) -> (Examples, Examples) {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.shuffle(&mut ChaCha20Rng::seed_from_u64(SPLIT_SEED));
+    let n_train = (all.len() as f64 * TRAIN_FRACTION).round() as usize;
+    (all.select(&order[..n_train]), all.select(&order[n_train..]))
+}
+
+/// Splits examples per class into train, validation and test in the
+/// proportions of [`face_mask::stratified_counts`]: each class's examples are
+/// shuffled by one [`SPLIT_SEED`] generator, the first go to train, the next
+/// to validation, the rest to test; every split keeps the original order.
+pub fn stratified_split(all: &Examples, classes: usize) -> [Examples; 3] {
+    let mut by_class = vec![Vec::new(); classes];
+    all.labels.iter().enumerate().for_each(|(i, &l)| by_class[l].push(i));
+    let sizes: Vec<usize> = by_class.iter().map(Vec::len).collect();
+    let counts = face_mask::stratified_counts(&sizes);
+    let mut rng = ChaCha20Rng::seed_from_u64(SPLIT_SEED);
+    let mut splits: [Vec<usize>; 3] = Default::default();
+    for (mut members, [n_train, n_val, _]) in by_class.into_iter().zip(counts) {
+        members.shuffle(&mut rng);
+        splits[0].extend(&members[..n_train]);
+        splits[1].extend(&members[n_train..n_train + n_val]);
+        splits[2].extend(&members[n_train + n_val..]);
+    }
+    splits.map(|mut s| {
+        s.sort_unstable();
+        all.select(&s)
     })
 }
 
@@ -270,7 +476,7 @@ fn examples_from_idx(
             labels_name,
             Problem::LabelOutOfRange {
                 index,
-                label: label as u32,
+                label: label as i64,
                 classes,
             },
         ));

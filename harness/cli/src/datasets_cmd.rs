@@ -2,7 +2,7 @@
 
 use crate::output::{print_stdout, write_json};
 use anyhow::Result;
-use blindtuner_datasets::{CATALOGUE, DatasetInfo, idx_dir_complete};
+use blindtuner_datasets::{CATALOGUE, DatasetInfo, required_files};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -26,6 +26,10 @@ struct Entry<'a> {
     embedded: bool,
     available: bool,
     status: String,
+    /// The files and folders the data set reads from --data-dir.
+    needs: Vec<String>,
+    /// Those of them not found (all, without --data-dir).
+    missing: Vec<String>,
 }
 
 pub fn run(args: DatasetsArgs) -> Result<()> {
@@ -50,11 +54,17 @@ pub fn run(args: DatasetsArgs) -> Result<()> {
 }
 
 fn entry<'a>(d: &'a DatasetInfo, data_dir: &Option<PathBuf>) -> Entry<'a> {
+    let files = required_files(d.id, data_dir.as_deref().unwrap_or(std::path::Path::new("")));
+    let needs: Vec<String> = files.iter().map(|(f, _)| f.clone()).collect();
+    let missing: Vec<String> = match data_dir {
+        Some(_) => files.into_iter().filter(|(_, found)| !found).map(|(f, _)| f).collect(),
+        None => needs.clone(),
+    };
     let (available, status) = match (d.embedded, data_dir) {
         (true, _) => (true, "embedded in the binary".to_string()),
-        (false, None) => (false, "needs --data-dir DIR".to_string()),
-        (false, Some(dir)) if idx_dir_complete(dir) => (true, format!("found in {}", dir.display())),
-        (false, Some(dir)) => (false, format!("not found in {}", dir.display())),
+        (false, None) => (false, format!("needs --data-dir DIR with {}", needs.join(", "))),
+        (false, Some(dir)) if missing.is_empty() => (true, format!("found in {}", dir.display())),
+        (false, Some(dir)) => (false, format!("missing in {}: {}", dir.display(), missing.join(", "))),
     };
     Entry {
         name: d.name,
@@ -65,5 +75,7 @@ fn entry<'a>(d: &'a DatasetInfo, data_dir: &Option<PathBuf>) -> Entry<'a> {
         embedded: d.embedded,
         available,
         status,
+        needs,
+        missing,
     }
 }

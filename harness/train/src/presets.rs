@@ -73,7 +73,36 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 }
 
 /// The preset a data set trains with unless told otherwise: its own if it
-/// has one, else HETAL's MNIST setting (the MNIST-like IDX layout).
+/// has one, HETAL's for the paper's data sets (every DermaMNIST size uses
+/// HETAL's DermaMNIST setting), else HETAL's MNIST setting (`mnist` and the
+/// MNIST-like IDX layout).
 pub fn default_preset(dataset: &str) -> &'static Preset {
-    preset(dataset).unwrap_or(&PRESETS[0])
+    let name = match dataset {
+        "cifar10" => "hetal-cifar10",
+        "face-mask" => "hetal-face-mask",
+        d if d.starts_with("dermamnist") => "hetal-dermamnist",
+        d => d,
+    };
+    preset(name).unwrap_or(&PRESETS[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_papers_data_sets_default_to_hetals_presets() {
+        for (dataset, want) in [
+            ("mnist10k", "mnist10k"),
+            ("digits", "digits"),
+            ("mnist", "hetal-mnist"),
+            ("idx", "hetal-mnist"),
+            ("cifar10", "hetal-cifar10"),
+            ("face-mask", "hetal-face-mask"),
+            ("dermamnist", "hetal-dermamnist"),
+            ("dermamnist-224", "hetal-dermamnist"),
+        ] {
+            assert_eq!(default_preset(dataset).name, want, "{dataset}");
+        }
+    }
 }
