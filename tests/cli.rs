@@ -617,6 +617,7 @@ fn bench_step_times_steps_at_hetals_mnist_shape_on_plain() {
     for s in steps {
         // HETAL's MNIST step: the bar its table sets is what these counts are compared with.
         assert_eq!(s["ops"]["mul"].as_f64(), Some(902.0), "{s}");
+        assert_eq!(s["ops"]["relinearizations"].as_f64(), Some(218.0), "{s}");
         assert_eq!(s["ops"]["rotations"].as_f64(), Some(837.0), "{s}");
         // 9 to 11 (10.2 on average over 20 steps) with 9 levels between bootstraps.
         let refreshes = s["ops"]["refreshes"].as_f64().unwrap();

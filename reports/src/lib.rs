@@ -92,6 +92,9 @@ pub struct EncryptedRun {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct OpsPerStep {
     pub mul: f64,
+    /// One per product, or one per sum of products where the backend defers them.
+    #[serde(default)]
+    pub relinearizations: f64,
     pub mul_plain: f64,
     pub mul_scalar: f64,
     pub rotations: f64,

@@ -119,6 +119,16 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
     // Operands of different levels.
     op!("add across levels", add(&ab, &a), add(&pab, &pa));
     op!("mul across levels", mul(&a, &ab), mul(&pa, &pab));
+    op!(
+        "mul_sum",
+        mul_sum(&[(&a, &b), (&b, &b)]),
+        mul_sum(&[(&pa, &pb), (&pb, &pb)])
+    );
+    op!(
+        "mul_sum across levels",
+        mul_sum(&[(&a, &b), (&ab, &a)]),
+        mul_sum(&[(&pa, &pb), (&pab, &pa)])
+    );
     for &k in &steps {
         op!(&format!("rotate {k}"), rotate(&a, k), rotate(&pa, k));
     }

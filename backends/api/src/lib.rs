@@ -91,6 +91,23 @@ pub enum BackendError {
     Engine(String),
 }
 
+/// `Σ a_i b_i` as the sum of [`Cloud::mul`]'s products: what [`Cloud::mul_sum`] means, and how
+/// a backend that cannot defer relinearisation computes it.
+pub fn sum_of_products<C: Cloud + ?Sized>(
+    cloud: &C,
+    pairs: &[(&C::Ciphertext, &C::Ciphertext)],
+) -> Result<C::Ciphertext, BackendError> {
+    let mut sum: Option<C::Ciphertext> = None;
+    for (a, b) in pairs {
+        let product = cloud.mul(a, b)?;
+        sum = Some(match sum {
+            None => product,
+            Some(s) => cloud.add(&s, &product)?,
+        });
+    }
+    sum.ok_or_else(|| BackendError::Engine("a sum of products needs at least one product".into()))
+}
+
 /// A backend at one parameter set: capabilities, key generation and the wire format shared by
 /// both sides.
 pub trait Backend {
@@ -153,6 +170,12 @@ pub trait Cloud: Send + Sync {
 
     /// `a * b`, relinearised and rescaled: one level.
     fn mul(&self, a: &Self::Ciphertext, b: &Self::Ciphertext) -> Result<Self::Ciphertext, BackendError>;
+    /// `Σ a_i b_i` over `pairs` (at least one), one level: a sum of products that a backend which
+    /// can defer relinearisation and rescaling (native) pays one of each for, instead of one per
+    /// product. Any backend computes it as the products' sum.
+    fn mul_sum(&self, pairs: &[(&Self::Ciphertext, &Self::Ciphertext)]) -> Result<Self::Ciphertext, BackendError> {
+        sum_of_products(self, pairs)
+    }
     /// `a * v` slot-wise: one level.
     fn mul_plain(&self, a: &Self::Ciphertext, v: &[f64]) -> Result<Self::Ciphertext, BackendError>;
     /// `c * a`: one level.

@@ -277,6 +277,7 @@ fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
 pub fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
     OpsPerStep {
         mul: c.mul as f64 / per,
+        relinearizations: c.relinearizations as f64 / per,
         mul_plain: c.mul_plain as f64 / per,
         mul_scalar: c.mul_scalar as f64 / per,
         rotations: c.rotations as f64 / per,

@@ -12,6 +12,8 @@ use blindtuner_backend::{BackendError, Capabilities, Cloud};
 pub struct OpCounts {
     /// Ciphertext-ciphertext products.
     pub mul: u64,
+    /// Relinearisations: one per product, or one per [`Cloud::mul_sum`] of several.
+    pub relinearizations: u64,
     /// Products by a plaintext vector (masks).
     pub mul_plain: u64,
     /// Products by a constant.
@@ -33,6 +35,7 @@ impl Add for OpCounts {
     fn add(self, o: OpCounts) -> OpCounts {
         OpCounts {
             mul: self.mul + o.mul,
+            relinearizations: self.relinearizations + o.relinearizations,
             mul_plain: self.mul_plain + o.mul_plain,
             mul_scalar: self.mul_scalar + o.mul_scalar,
             rotations: self.rotations + o.rotations,
@@ -51,6 +54,7 @@ impl Sub for OpCounts {
     fn sub(self, o: OpCounts) -> OpCounts {
         OpCounts {
             mul: self.mul - o.mul,
+            relinearizations: self.relinearizations - o.relinearizations,
             mul_plain: self.mul_plain - o.mul_plain,
             mul_scalar: self.mul_scalar - o.mul_scalar,
             rotations: self.rotations - o.rotations,
@@ -66,8 +70,9 @@ impl fmt::Display for OpCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} mul, {} mul_plain, {} mul_scalar, {} rotations ({} hoisted in {} batches), {} additions, {} bootstraps",
+            "{} mul ({} relinearisations), {} mul_plain, {} mul_scalar, {} rotations ({} hoisted in {} batches), {} additions, {} bootstraps",
             self.mul,
+            self.relinearizations,
             self.mul_plain,
             self.mul_scalar,
             self.rotations,
@@ -83,6 +88,7 @@ impl fmt::Display for OpCounts {
 #[derive(Debug, Default)]
 struct Counters {
     mul: AtomicU64,
+    relinearizations: AtomicU64,
     mul_plain: AtomicU64,
     mul_scalar: AtomicU64,
     rotations: AtomicU64,
@@ -120,6 +126,7 @@ impl<C: Cloud> CountingCloud<C> {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         OpCounts {
             mul: get(&c.mul),
+            relinearizations: get(&c.relinearizations),
             mul_plain: get(&c.mul_plain),
             mul_scalar: get(&c.mul_scalar),
             rotations: get(&c.rotations),
@@ -174,7 +181,16 @@ impl<C: Cloud> Cloud for CountingCloud<C> {
 
     fn mul(&self, a: &C::Ciphertext, b: &C::Ciphertext) -> Result<C::Ciphertext, BackendError> {
         bump(&self.counters.mul, 1);
+        bump(&self.counters.relinearizations, 1);
         self.inner.mul(a, b)
+    }
+
+    fn mul_sum(&self, pairs: &[(&C::Ciphertext, &C::Ciphertext)]) -> Result<C::Ciphertext, BackendError> {
+        let n = pairs.len() as u64;
+        bump(&self.counters.mul, n);
+        bump(&self.counters.relinearizations, u64::from(n > 0));
+        bump(&self.counters.additions, n.saturating_sub(1));
+        self.inner.mul_sum(pairs)
     }
 
     fn mul_plain(&self, a: &C::Ciphertext, v: &[f64]) -> Result<C::Ciphertext, BackendError> {

@@ -20,7 +20,8 @@
 //! sums (columns `≡ 0 mod c`), one rotation by `c1 k2 s1 - k` moves them to columns `≡ k`, the
 //! `c` diagonals are added, and `log2(s1 / c)` rotations add the windows: column `k` of row `i`
 //! then holds `C[i, (i + k) mod c]`, the class-scores layout. Cost per call:
-//! `mul = rb nb c`, `rot = nb (c1 - 1) + rb nb (c2 - 1) + rb (c log2 c + c - 1 + log2(s1 / c))`,
+//! `mul = rb nb c` in `rb c` sums of products (one relinearisation each, see
+//! [`Cloud::mul_sum`]), `rot = nb (c1 - 1) + rb nb (c2 - 1) + rb (c log2 c + c - 1 + log2(s1 / c))`,
 //! `mul_plain = rb c`; depth 2 (the product and the mask).
 //!
 //! **DiagATB** (`G = s E^T X` for errors `E = P - Y`, the gradient, `s` a free scale). Let
@@ -38,7 +39,8 @@
 //! `c` broadcasts `rot(U_δ, -c1 δ2 s1)` are made once per row block from the scores layout
 //! (the error of class `i - δ` sits in column `-δ mod c` of row `i`): a mask keeps that column
 //! (and zeroes padded classes, and applies `s`), one rotation brings it to column 0 of row
-//! `i - δ1`, `log2 s1` rotations spread it along the row. Cost per call: `mul = rb nb c`,
+//! `i - δ1`, `log2 s1` rotations spread it along the row. Cost per call: `mul = rb nb c` in
+//! `nb c2` sums of products,
 //! `rot = rb (c - 1 + c log2 s1) + rb nb (c1 - 1) + nb (c2 - 1) + nb log2(s0 / c)`,
 //! `mul_plain = rb c`; depth 1 from `X` and 2 from `E` (the mask, the product).
 //!
@@ -143,20 +145,34 @@ pub fn diag_abt<C: Cloud>(
     require_levels(cloud, "DiagABT", DIAG_ABT_DEPTH, x.blocks().iter().chain(w.blocks()))?;
     let (rb, s1) = (x.row_blocks(), shape.cols());
 
-    // acc[r][k] = Σ_j rot(X_rj, -c1 k2 s1) ⊙ rot(W̃_j, k1 s1).
-    let mut acc: Vec<Vec<Option<C::Ciphertext>>> = (0..rb).map(|_| (0..d.c).map(|_| None).collect()).collect();
-    for (j, wj) in w.blocks().iter().enumerate() {
-        let w_rot = hoisted(cloud, wj, &d.baby_steps(s1 as i64))?;
-        let wb: Vec<&C::Ciphertext> = once(wj).chain(&w_rot).collect();
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let xr = x.block(r, j);
-            let x_rot = hoisted(cloud, xr, &d.giant_steps(-(s1 as i64)))?;
-            let xg: Vec<&C::Ciphertext> = once(xr).chain(&x_rot).collect();
-            for (k, acc_rk) in acc_r.iter_mut().enumerate() {
-                let product = cloud.mul(xg[k / d.baby], wb[k % d.baby])?;
-                *acc_rk = Some(accumulate(cloud, acc_rk.take(), product)?);
-            }
-        }
+    // acc[r][k] = Σ_j rot(X_rj, -c1 k2 s1) ⊙ rot(W̃_j, k1 s1), one sum of products each.
+    let nb = x.col_blocks();
+    let w_rot = w
+        .blocks()
+        .iter()
+        .map(|wj| hoisted(cloud, wj, &d.baby_steps(s1 as i64)))
+        .collect::<Result<Vec<_>, BackendError>>()?;
+    let wb: Vec<Vec<&C::Ciphertext>> = w
+        .blocks()
+        .iter()
+        .zip(&w_rot)
+        .map(|(wj, rot)| once(wj).chain(rot).collect())
+        .collect();
+    let mut acc = Vec::with_capacity(rb);
+    for r in 0..rb {
+        let x_rot = (0..nb)
+            .map(|j| hoisted(cloud, x.block(r, j), &d.giant_steps(-(s1 as i64))))
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        let xg: Vec<Vec<&C::Ciphertext>> = (0..nb)
+            .map(|j| once(x.block(r, j)).chain(&x_rot[j]).collect())
+            .collect();
+        let diagonals = (0..d.c)
+            .map(|k| {
+                let pairs: Vec<_> = (0..nb).map(|j| (xg[j][k / d.baby], wb[j][k % d.baby])).collect();
+                cloud.mul_sum(&pairs)
+            })
+            .collect::<Result<Vec<_>, BackendError>>()?;
+        acc.push(diagonals);
     }
 
     let windows = shape.slots_from(|_, t| f64::from(u8::from(t % d.c == 0)));
@@ -165,7 +181,6 @@ pub fn diag_abt<C: Cloud>(
         .map(|diagonals| {
             let mut z = None;
             for (k, m) in diagonals.into_iter().enumerate() {
-                let m = m.expect("features have at least one column block");
                 let m = cloud.mul_plain(&rotate_and_add(cloud, m, doubling_steps(1, d.c))?, &windows)?;
                 let shift = d.placement(k);
                 let m = if shift == 0 { m } else { cloud.rotate(&m, shift)? };
@@ -231,21 +246,21 @@ pub fn diag_atb<C: Cloud>(
 
     let blocks = (0..x.col_blocks())
         .map(|j| {
-            // inner[δ2] = Σ_r Σ_δ1 u[r][δ] ⊙ rot(X_rj, δ1 s1).
-            let mut inner: Vec<Option<C::Ciphertext>> = (0..d.giant).map(|_| None).collect();
-            for (r, ur) in u.iter().enumerate() {
-                let xr = x.block(r, j);
-                let x_rot = hoisted(cloud, xr, &d.baby_steps(s1 as i64))?;
-                let xb: Vec<&C::Ciphertext> = once(xr).chain(&x_rot).collect();
-                for (delta, u_delta) in ur.iter().enumerate() {
-                    let product = cloud.mul(u_delta, xb[delta % d.baby])?;
-                    let slot = &mut inner[delta / d.baby];
-                    *slot = Some(accumulate(cloud, slot.take(), product)?);
-                }
-            }
+            // inner[δ2] = Σ_r Σ_δ1 u[r][δ] ⊙ rot(X_rj, δ1 s1), one sum of products each.
+            let x_rot = (0..x.row_blocks())
+                .map(|r| hoisted(cloud, x.block(r, j), &d.baby_steps(s1 as i64)))
+                .collect::<Result<Vec<_>, BackendError>>()?;
             let mut m = None;
-            for (d2, part) in inner.into_iter().enumerate() {
-                let part = part.expect("scores have at least one row block");
+            for d2 in 0..d.giant {
+                let pairs: Vec<_> = u
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(r, ur)| {
+                        let xb: Vec<&C::Ciphertext> = once(x.block(r, j)).chain(&x_rot[r]).collect();
+                        (0..d.baby).map(move |d1| (&ur[d1 + d.baby * d2], xb[d1]))
+                    })
+                    .collect();
+                let part = cloud.mul_sum(&pairs)?;
                 let part = if d2 == 0 {
                     part
                 } else {
@@ -307,6 +322,7 @@ pub fn diag_abt_counts(
     let per_row_block = c * log2(d.c) as u64 + c - 1 + log2(shape.cols() / d.c) as u64;
     Ok(OpCounts {
         mul: rb * nb * c,
+        relinearizations: rb * c,
         mul_plain: rb * c,
         rotations: hoisted + rb * per_row_block,
         hoisted_batches: nb * u64::from(baby > 0) + rb * nb * u64::from(giant > 0),
@@ -331,6 +347,7 @@ pub fn diag_atb_counts(
     let (log_s1, log_rows) = (log2(shape.cols()) as u64, log2(shape.rows() / d.c) as u64);
     Ok(OpCounts {
         mul: rb * nb * c,
+        relinearizations: nb * (giant + 1),
         mul_plain: rb * c,
         rotations: rb * (c - 1 + c * log_s1) + rb * nb * baby + nb * giant + nb * log_rows,
         hoisted_batches: rb * nb * u64::from(baby > 0),

@@ -11,11 +11,11 @@
 
 use std::sync::Mutex;
 
-use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Security};
+use blindtuner_backend::{Backend, BackendError, Capabilities, Client, Cloud, Security, sum_of_products};
 use blindtuner_ckks::{
     BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext,
     CkksError, Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters,
-    ParametersLiteral, Plaintext, presets,
+    ParametersLiteral, Plaintext, Product, presets,
 };
 use blindtuner_rlwe::{self as rlwe, EvaluationKeys, KeyGenerator, SecretKey, WireFormat};
 
@@ -401,6 +401,45 @@ impl Cloud for NativeCloud {
         self.with_scratch(|s, _| {
             self.engine.eval().mul_relin(a, b, &mut out, s)?;
             self.engine.eval().rescale_assign(&mut out, s)
+        })
+        .map_err(error)?;
+        Ok(out)
+    }
+
+    /// The products' degree-2 tensors summed, then one relinearisation and one rescale; products
+    /// of different levels or scales cannot be summed before relinearising and take the
+    /// products' sum instead.
+    fn mul_sum(&self, pairs: &[(&Ciphertext, &Ciphertext)]) -> Result<Ciphertext, BackendError> {
+        let Some(&(a0, b0)) = pairs.first() else {
+            return sum_of_products(self, pairs);
+        };
+        for (a, b) in pairs {
+            Self::check_level(a)?;
+            Self::check_level(b)?;
+        }
+        let level = |(a, b): &(&Ciphertext, &Ciphertext)| a.level().min(b.level());
+        let scale = |(a, b): &(&Ciphertext, &Ciphertext)| a.scale() * b.scale();
+        let uniform = pairs
+            .iter()
+            .all(|p| level(p) == level(&pairs[0]) && (scale(p) / scale(&pairs[0]) - 1.0).abs() < 1e-9);
+        if !uniform {
+            return sum_of_products(self, pairs);
+        }
+        let (level, slots) = (level(&pairs[0]), a0.slots());
+        let mut out = Ciphertext::new(&self.params, level, slots);
+        let (mut sum, mut product) = (
+            Product::new(&self.params, level, slots),
+            Product::new(&self.params, level, slots),
+        );
+        self.with_scratch(|s, _| {
+            let eval = self.engine.eval();
+            eval.tensor(a0, b0, &mut sum, s)?;
+            for (a, b) in &pairs[1..] {
+                eval.tensor(a, b, &mut product, s)?;
+                eval.add_product(&mut sum, &product)?;
+            }
+            eval.relinearize(&sum, &mut out, s)?;
+            eval.rescale_assign(&mut out, s)
         })
         .map_err(error)?;
         Ok(out)
