@@ -198,41 +198,28 @@ fn write_synthetic_npz(path: &Path, arrays: Vec<(&str, SyntheticArray)>) {
     let mut npz = npyz::npz::NpzWriter::create(path).unwrap();
     for (name, array) in arrays {
         match array {
-            SyntheticArray::U8(shape, data) => {
-                let mut w = npz
-                    .array::<u8>(name, Default::default())
-                    .unwrap()
-                    .default_dtype()
-                    .shape(&shape)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(data).unwrap();
-                w.finish().unwrap();
-            }
-            SyntheticArray::I64(shape, data) => {
-                let mut w = npz
-                    .array::<i64>(name, Default::default())
-                    .unwrap()
-                    .default_dtype()
-                    .shape(&shape)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(data).unwrap();
-                w.finish().unwrap();
-            }
-            SyntheticArray::F32(shape, data) => {
-                let mut w = npz
-                    .array::<f32>(name, Default::default())
-                    .unwrap()
-                    .default_dtype()
-                    .shape(&shape)
-                    .begin_nd()
-                    .unwrap();
-                w.extend(data).unwrap();
-                w.finish().unwrap();
-            }
+            SyntheticArray::U8(shape, data) => write_array(&mut npz, name, &shape, data),
+            SyntheticArray::I64(shape, data) => write_array(&mut npz, name, &shape, data),
+            SyntheticArray::F32(shape, data) => write_array(&mut npz, name, &shape, data),
         }
     }
+}
+
+fn write_array<W: std::io::Write + std::io::Seek, T: npyz::AutoSerialize>(
+    npz: &mut npyz::npz::NpzWriter<W>,
+    name: &str,
+    shape: &[u64],
+    data: Vec<T>,
+) {
+    let mut w = npz
+        .array::<T>(name, Default::default())
+        .unwrap()
+        .default_dtype()
+        .shape(shape)
+        .begin_nd()
+        .unwrap();
+    w.extend(data).unwrap();
+    w.finish().unwrap();
 }
 
 /// The six arrays of a DermaMNIST archive of side `side`, splits of 14 / 7 / 7
