@@ -70,7 +70,7 @@ impl VitConfig {
         if self.image_size != 224 {
             return Err(format!("image_size {} (only 224 is supported)", self.image_size));
         }
-        if self.patch_size == 0 || self.image_size % self.patch_size != 0 {
+        if self.patch_size == 0 || !self.image_size.is_multiple_of(self.patch_size) {
             return Err(format!("patch_size {} does not divide image_size 224", self.patch_size));
         }
         if self.num_channels != 3 {
@@ -82,7 +82,7 @@ impl VitConfig {
         if !self.qkv_bias {
             return Err("qkv_bias false (only biased query / key / value is supported)".into());
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads

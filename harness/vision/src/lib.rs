@@ -5,11 +5,13 @@
 //! encoder ([`Encoder`]) and returns the final layer-normed CLS token: the embedding that the
 //! models' own classification heads read, and what HETAL-style fine-tuned heads take as input.
 
+mod cache;
 mod config;
 mod error;
 mod model;
 mod preprocess;
 
+pub use cache::{cache_path, file_hash, load_features, save_features};
 pub use config::VitConfig;
 pub use error::VisionError;
 pub use model::Encoder;
