@@ -148,6 +148,9 @@ impl VitExtractor {
     /// Loads a checkpoint of any size of `family` from `path` (a directory or a
     /// `.safetensors` file), reporting itself as `name`.
     pub fn load_family(family: Family, name: &str, path: &Path) -> Result<VitExtractor, VisionError> {
+        if !path.exists() {
+            return Err(VisionError::MissingFile(path.to_path_buf()));
+        }
         let (weights, config_path) = checkpoint_files(path);
         let config = VitConfig::read(&config_path)?;
         let encoder = Encoder::load(&weights, &config, family == Family::DeitDistilled)?;

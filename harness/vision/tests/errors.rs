@@ -45,7 +45,10 @@ fn missing_files_are_named() {
         msg.contains("model.safetensors") && msg.contains("no such file"),
         "{msg}"
     );
-    // A file path finds the config beside it.
+    // A path that does not exist is named as given; a file path finds the config beside it.
+    let msg = load_error(&dir.path().join("other.safetensors"));
+    assert!(msg.contains("other.safetensors: no such file"), "{msg}");
+    std::fs::write(dir.path().join("other.safetensors"), b"").unwrap();
     let msg = load_error(&dir.path().join("other.safetensors"));
     assert!(msg.contains("other.safetensors"), "{msg}");
     std::fs::write(dir.path().join("model.safetensors"), b"not safetensors").unwrap();
