@@ -33,6 +33,9 @@ pub enum FeatureError {
         "PCA to {k} dimensions needs at least {k} input dimensions and more than {k} training examples (have {dims} and {rows})"
     )]
     PcaTooLarge { k: usize, dims: usize, rows: usize },
+    /// A model-based extractor failed on its input (e.g. a channel count it cannot read).
+    #[error("{extractor}: {message}")]
+    Extraction { extractor: String, message: String },
 }
 
 /// Turns images into feature vectors of a fixed dimension.

@@ -1,0 +1,215 @@
+//! Frozen vision-transformer feature extractors: DeiT (tiny / small / base, plain and distilled)
+//! and ViT-base, read from Hugging Face checkpoints and run on candle's CPU backend.
+//!
+//! An extractor preprocesses each image as its model was evaluated ([`Preprocess`]), runs the
+//! encoder ([`Encoder`]) and returns the final layer-normed CLS token: the embedding that the
+//! models' own classification heads read, and what HETAL-style fine-tuned heads take as input.
+
+mod cache;
+mod config;
+mod error;
+mod model;
+mod preprocess;
+
+pub use cache::{cache_path, file_hash, load_features, save_features};
+pub use config::VitConfig;
+pub use error::VisionError;
+pub use model::Encoder;
+pub use preprocess::{Filter, Preprocess, Resize};
+
+use blindtuner_datasets::Images;
+use blindtuner_features::{FeatureError, FeatureExtractor, Matrix};
+use candle_core::{Device, Tensor};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Which checkpoint family: fixes the preprocessing and whether a distillation token is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `facebook/deit-*-patch16-224`.
+    Deit,
+    /// `facebook/deit-*-distilled-patch16-224`. The features are still the CLS token, not the
+    /// distillation token: the latter is trained to match a CNN teacher's predictions, while the
+    /// CLS token is trained on the true labels, is what DeiT's own class head reads, and is
+    /// the input HETAL-style heads expect.
+    DeitDistilled,
+    /// `google/vit-base-patch16-224-in21k`, HETAL's encoder.
+    Vit,
+}
+
+impl Family {
+    pub fn preprocess(self) -> Preprocess {
+        match self {
+            Family::Deit | Family::DeitDistilled => Preprocess::DEIT,
+            Family::Vit => Preprocess::VIT,
+        }
+    }
+}
+
+/// A named extractor: a family and the hidden size its checkpoints have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub family: Family,
+    pub hidden_size: usize,
+}
+
+impl Kind {
+    /// Every named extractor, in the order the CLI lists them.
+    pub const ALL: [&'static str; 7] = [
+        "deit-tiny",
+        "deit-small",
+        "deit-base",
+        "deit-tiny-distilled",
+        "deit-small-distilled",
+        "deit-base-distilled",
+        "vit-base",
+    ];
+}
+
+impl FromStr for Kind {
+    type Err = VisionError;
+
+    fn from_str(s: &str) -> Result<Kind, VisionError> {
+        let bad = || VisionError::UnknownKind(s.to_string());
+        if s == "vit-base" {
+            return Ok(Kind {
+                family: Family::Vit,
+                hidden_size: 768,
+            });
+        }
+        let rest = s.strip_prefix("deit-").ok_or_else(bad)?;
+        let (size, family) = match rest.strip_suffix("-distilled") {
+            Some(size) => (size, Family::DeitDistilled),
+            None => (rest, Family::Deit),
+        };
+        let hidden_size = match size {
+            "tiny" => 192,
+            "small" => 384,
+            "base" => 768,
+            _ => return Err(bad()),
+        };
+        Ok(Kind { family, hidden_size })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let size = match self.hidden_size {
+            192 => "tiny",
+            384 => "small",
+            _ => "base",
+        };
+        match self.family {
+            Family::Vit => write!(f, "vit-{size}"),
+            Family::Deit => write!(f, "deit-{size}"),
+            Family::DeitDistilled => write!(f, "deit-{size}-distilled"),
+        }
+    }
+}
+
+/// `(model.safetensors, config.json)` for a checkpoint directory, or for a `.safetensors` file
+/// with its `config.json` beside it.
+pub fn checkpoint_files(path: &Path) -> (PathBuf, PathBuf) {
+    if path.is_dir() {
+        (path.join("model.safetensors"), path.join("config.json"))
+    } else {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        (path.to_path_buf(), dir.join("config.json"))
+    }
+}
+
+/// Images in, final layer-normed CLS tokens out.
+pub struct VitExtractor {
+    name: String,
+    preprocess: Preprocess,
+    encoder: Encoder,
+    /// Images per forward pass.
+    pub batch: usize,
+}
+
+impl VitExtractor {
+    /// Loads the named extractor `kind` from `path`, checking the checkpoint's hidden size.
+    pub fn load(kind: Kind, path: &Path) -> Result<VitExtractor, VisionError> {
+        let (_, config_path) = checkpoint_files(path);
+        let extractor = VitExtractor::load_family(kind.family, &kind.to_string(), path)?;
+        if extractor.encoder.hidden != kind.hidden_size {
+            return Err(VisionError::Config {
+                path: config_path,
+                message: format!(
+                    "hidden_size {} but {kind} has {}",
+                    extractor.encoder.hidden, kind.hidden_size
+                ),
+            });
+        }
+        Ok(extractor)
+    }
+
+    /// Loads a checkpoint of any size of `family` from `path` (a directory or a
+    /// `.safetensors` file), reporting itself as `name`.
+    pub fn load_family(family: Family, name: &str, path: &Path) -> Result<VitExtractor, VisionError> {
+        if !path.exists() {
+            return Err(VisionError::MissingFile(path.to_path_buf()));
+        }
+        let (weights, config_path) = checkpoint_files(path);
+        let config = VitConfig::read(&config_path)?;
+        let encoder = Encoder::load(&weights, &config, family == Family::DeitDistilled)?;
+        Ok(VitExtractor {
+            name: name.to_string(),
+            preprocess: family.preprocess(),
+            encoder,
+            batch: 16,
+        })
+    }
+
+    pub fn preprocess(&self) -> &Preprocess {
+        &self.preprocess
+    }
+
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// CLS features of every image, `batch` images per forward pass, calling `progress(done)`
+    /// after each batch.
+    pub fn extract_with_progress(
+        &self,
+        images: &Images,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Matrix, FeatureError> {
+        let fail = |message: String| FeatureError::Extraction {
+            extractor: self.name.clone(),
+            message,
+        };
+        if images.channels != 1 && images.channels != 3 {
+            return Err(fail(format!("needs 1 or 3 channels, got {}", images.channels)));
+        }
+        let n = self.preprocess.crop;
+        let mut data = Vec::with_capacity(images.count * self.encoder.hidden);
+        for start in (0..images.count).step_by(self.batch.max(1)) {
+            let end = (start + self.batch.max(1)).min(images.count);
+            let pixels: Vec<f32> = (start..end).flat_map(|i| self.preprocess.apply(images, i)).collect();
+            let cls = Tensor::from_vec(pixels, (end - start, 3, n, n), &Device::Cpu)
+                .and_then(|x| self.encoder.cls(&x))
+                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
+                .map_err(|e| fail(model::one_line(&e)))?;
+            data.extend(cls.into_iter().map(f64::from));
+            progress(end);
+        }
+        Ok(Matrix::from_rows(images.count, self.encoder.hidden, data))
+    }
+}
+
+impl FeatureExtractor for VitExtractor {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn dim(&self) -> usize {
+        self.encoder.hidden
+    }
+
+    fn extract(&self, images: &Images) -> Result<Matrix, FeatureError> {
+        self.extract_with_progress(images, &mut |_| {})
+    }
+}
