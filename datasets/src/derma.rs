@@ -5,10 +5,11 @@
 
 use crate::error::{DataError, Problem};
 use crate::images::{Examples, Images};
-use npyz::npz::NpzArchive;
 use npyz::{DType, NpyFile, Order, TypeChar};
 use std::io::Read;
 use std::path::Path;
+use zip::ZipArchive;
+use zip::result::ZipError;
 
 /// DermaMNIST's seven skin-lesion classes.
 pub const CLASSES: usize = 7;
@@ -28,13 +29,14 @@ pub fn load_dermamnist_npz(path: &Path, size: usize) -> Result<[Examples; 3], Da
     if !path.is_file() {
         return Err(DataError::new(&name, Problem::Missing(name.clone())));
     }
-    let mut npz = NpzArchive::open(path).map_err(|e| DataError::new(&name, Problem::Io(e.to_string())))?;
+    let file = std::fs::File::open(path).map_err(|e| DataError::new(&name, Problem::Io(e.to_string())))?;
+    let mut npz = ZipArchive::new(file).map_err(|e| DataError::new(&name, Problem::Io(e.to_string())))?;
     let mut split = |s: &str| read_split(&mut npz, &name, s, size);
     Ok([split("train")?, split("val")?, split("test")?])
 }
 
 fn read_split<R: Read + std::io::Seek>(
-    npz: &mut NpzArchive<R>,
+    npz: &mut ZipArchive<R>,
     name: &str,
     split: &str,
     size: usize,
@@ -119,17 +121,19 @@ fn read_split<R: Read + std::io::Seek>(
     })
 }
 
-/// Opens one array of the archive, C-ordered.
+/// Opens one array (`{array}.npy` in the archive), C-ordered.
 fn open_array<'a, R: Read + std::io::Seek>(
-    npz: &'a mut NpzArchive<R>,
+    npz: &'a mut ZipArchive<R>,
     name: &str,
     array: &str,
 ) -> Result<NpyFile<impl Read + 'a>, DataError> {
     let err = |p| DataError::new(format!("{name}, array {array}"), p);
-    let file = npz
-        .by_name(array)
-        .map_err(|e| err(Problem::Io(e.to_string())))?
-        .ok_or_else(|| DataError::new(name, Problem::MissingArray(array.into())))?;
+    let entry = match npz.by_name(&format!("{array}.npy")) {
+        Ok(entry) => entry,
+        Err(ZipError::FileNotFound) => return Err(DataError::new(name, Problem::MissingArray(array.into()))),
+        Err(e) => return Err(err(Problem::Io(e.to_string()))),
+    };
+    let file = NpyFile::new(entry).map_err(|e| err(Problem::Io(e.to_string())))?;
     if file.order() != Order::C {
         return Err(err(Problem::WrongShape {
             found: file.shape().to_vec(),

@@ -194,28 +194,26 @@ enum SyntheticArray {
     F32(Vec<u64>, Vec<f32>),
 }
 
+/// An `.npz` as numpy's `savez_compressed` writes it: one deflated `{name}.npy` per array.
 fn write_synthetic_npz(path: &Path, arrays: Vec<(&str, SyntheticArray)>) {
-    let mut npz = npyz::npz::NpzWriter::create(path).unwrap();
+    let mut npz = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, array) in arrays {
+        let options = zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        npz.start_file(format!("{name}.npy"), options).unwrap();
         match array {
-            SyntheticArray::U8(shape, data) => write_array(&mut npz, name, &shape, data),
-            SyntheticArray::I64(shape, data) => write_array(&mut npz, name, &shape, data),
-            SyntheticArray::F32(shape, data) => write_array(&mut npz, name, &shape, data),
+            SyntheticArray::U8(shape, data) => write_npy(&mut npz, &shape, data),
+            SyntheticArray::I64(shape, data) => write_npy(&mut npz, &shape, data),
+            SyntheticArray::F32(shape, data) => write_npy(&mut npz, &shape, data),
         }
     }
+    npz.finish().unwrap();
 }
 
-fn write_array<W: std::io::Write + std::io::Seek, T: npyz::AutoSerialize>(
-    npz: &mut npyz::npz::NpzWriter<W>,
-    name: &str,
-    shape: &[u64],
-    data: Vec<T>,
-) {
-    let mut w = npz
-        .array::<T>(name, Default::default())
-        .unwrap()
+fn write_npy<T: npyz::AutoSerialize>(out: &mut impl std::io::Write, shape: &[u64], data: Vec<T>) {
+    let mut w = npyz::WriteOptions::new()
         .default_dtype()
         .shape(shape)
+        .writer(out)
         .begin_nd()
         .unwrap();
     w.extend(data).unwrap();
