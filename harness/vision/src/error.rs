@@ -20,7 +20,9 @@ pub enum VisionError {
         found: Vec<usize>,
     },
     #[error(
-        "unknown vision extractor `{0}`: expected deit-tiny, deit-small, deit-base (each optionally -distilled) or vit-base"
+        "unknown vision extractor `{0}`: expected deit-tiny, deit-small, deit-base (each optionally -distilled), vit-base, or deit, deit-distilled, vit (any size)"
     )]
     UnknownKind(String),
+    #[error("cannot start the extraction threads: {0}")]
+    Threads(String),
 }
