@@ -8,14 +8,18 @@
 mod cache;
 mod config;
 mod error;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod model;
 mod preprocess;
+mod weights;
 
 pub use cache::{cache_path, file_hash, load_features, save_features};
 pub use config::VitConfig;
 pub use error::VisionError;
 pub use model::Encoder;
 pub use preprocess::{Filter, Preprocess, Resize};
+pub use weights::{DEFAULT_HUB_ENDPOINT, WeightsSource, hub_dir};
 
 use blindtuner_datasets::Images;
 use blindtuner_features::{FeatureError, FeatureExtractor, Matrix};
