@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 const HIDDEN: usize = 384;
 const LAYERS: usize = 12;
@@ -85,7 +86,11 @@ fn extract(c: &mut Criterion) {
         pixels: (0..IMAGES * 32 * 32 * 3).map(|i| (i * 131 % 251) as u8).collect(),
     };
     let mut group = c.benchmark_group("extract");
-    group.sample_size(10).throughput(Throughput::Elements(IMAGES as u64));
+    // About 1.2 s an iteration here: ten samples need more than criterion's default 5 s.
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::Elements(IMAGES as u64));
     group.bench_function(format!("deit-small, {IMAGES} images, {THREADS} threads"), |b| {
         b.iter(|| extractor.extract(&images).unwrap())
     });
