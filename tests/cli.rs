@@ -310,7 +310,7 @@ fn bad_parameters_are_clear_errors() {
     // Unknown values are refused by the argument parser, with a non-zero exit.
     for args in [
         ["train", "--dataset", "nope"],
-        ["train", "--features", "deit"],
+        ["train", "--features", "pixelz"],
         ["train", "--method", "magic"],
     ] {
         let o = blindtuner(&args);
@@ -733,5 +733,246 @@ fn bad_encrypted_settings_are_one_line_errors() {
     assert_one_line_error(
         &with(&["--backend", "plain", "--params", "boot-toy-n12"]),
         &["two periods"],
+    );
+}
+
+/// A synthetic MNIST of 80 training and 20 test 28x28 digits (HETAL's split: 70 / 10 / 20):
+/// digit `d` is a bright bar on rows `2d..2d + 3`.
+fn write_synthetic_mnist(dir: &Path) {
+    use blindtuner_datasets::idx::encode_idx;
+    let write = |prefix: &str, n: usize| {
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let bar = |d: u8, p: usize| (2 * d as usize..2 * d as usize + 3).contains(&(p / 28));
+        let pixels: Vec<u8> = labels
+            .iter()
+            .flat_map(|&d| (0..28 * 28).map(move |p| if bar(d, p) { 250 } else { (p % 7) as u8 }))
+            .collect();
+        std::fs::write(
+            dir.join(format!("{prefix}-images-idx3-ubyte")),
+            encode_idx(&[n, 28, 28], &pixels),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            encode_idx(&[n], &labels),
+        )
+        .unwrap();
+    };
+    write("train", 80);
+    write("t10k", 20);
+}
+
+/// A synthetic MNIST directory and an empty feature cache.
+fn synthetic_mnist_and_cache() -> (tempfile::TempDir, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic_mnist(data.path());
+    (data, tempfile::tempdir().unwrap())
+}
+
+/// The committed tiny random DeiT (hidden size 32): `deit` takes a DeiT checkpoint of any size.
+fn tiny_deit() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vision/fixtures/deit")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn features_are_extracted_once_and_train_reads_them_from_the_cache() {
+    let (data, cache) = synthetic_mnist_and_cache();
+    let (d, c, weights) = (
+        data.path().to_str().unwrap(),
+        cache.path().to_str().unwrap(),
+        tiny_deit(),
+    );
+    let features = |extra: &[&str]| {
+        let mut args = vec![
+            "features",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            d,
+            "--extractor",
+            "deit",
+            "--weights",
+            &weights,
+            "--cache",
+            c,
+        ];
+        args.extend(extra);
+        run_json(&args)
+    };
+    let splits = |r: &Value| -> Vec<(String, u64, bool)> {
+        r["splits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let path = s["cache_path"].as_str().unwrap();
+                assert!(Path::new(path).is_file() && path.starts_with(c), "{path}");
+                let fresh_rate = s["images_per_second"].as_f64().is_some_and(|v| v > 0.0);
+                assert_eq!(fresh_rate, s["from_cache"] == false, "{s}");
+                (
+                    s["split"].as_str().unwrap().into(),
+                    s["count"].as_u64().unwrap(),
+                    s["from_cache"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = features(&["--batch", "8", "--threads", "2"]);
+    assert_eq!(
+        (first["dataset"].as_str(), first["extractor"].as_str()),
+        (Some("mnist"), Some("deit"))
+    );
+    assert_eq!((first["dim"].as_u64(), first["classes"].as_u64()), (Some(32), Some(10)));
+    assert_eq!((first["batch"].as_u64(), first["threads"].as_u64()), (Some(8), Some(2)));
+    assert_eq!(first["measured"], true);
+    assert!(first["machine"]["cpu"].is_string() && first["git_commit"].is_string());
+    let hash = first["weights_hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 16);
+    let expected = |from_cache| {
+        [("train", 70), ("val", 10), ("test", 20)]
+            .map(|(s, n)| (s.to_string(), n, from_cache))
+            .to_vec()
+    };
+    assert_eq!(splits(&first), expected(false));
+
+    let train = |cache: &str, method: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            d,
+            "--features",
+            "deit",
+            "--weights",
+            &weights,
+            "--cache",
+            cache,
+            "--epochs",
+            "1",
+        ];
+        args.extend(method);
+        run_json(&args)
+    };
+    let plain = [
+        "--method",
+        "blindtuner",
+        "--backend",
+        "plain",
+        "--batch",
+        "32",
+        "--patience",
+        "0",
+        "--train-limit",
+        "64",
+    ];
+    let r = train(c, &plain);
+    assert_eq!(r["features"]["extractor"], format!("deit@{hash}"));
+    assert_eq!(
+        (r["features"]["dim"].as_u64(), r["features"]["from_cache"].as_bool()),
+        (Some(32), Some(true))
+    );
+    assert_eq!(
+        (r["n_train"].as_u64(), r["n_val"].as_u64(), r["n_test"].as_u64()),
+        (Some(64), Some(10), Some(20))
+    );
+    for split in ["train", "val", "test"] {
+        assert!(r["accuracy"][split].is_number(), "{split}");
+        assert!(r["encrypted"]["exact"][split].is_number(), "{split}");
+    }
+    assert_eq!(splits(&features(&[])), expected(true));
+
+    // With the cache emptied, train extracts and stores the splits itself.
+    let fresh = tempfile::tempdir().unwrap();
+    let r = train(fresh.path().to_str().unwrap(), &["--method", "exact"]);
+    assert_eq!(r["features"]["from_cache"], false);
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 3);
+}
+
+#[test]
+fn bad_feature_settings_are_one_line_errors() {
+    let (data, cache) = synthetic_mnist_and_cache();
+    let (d, c, weights) = (
+        data.path().to_str().unwrap(),
+        cache.path().to_str().unwrap(),
+        tiny_deit(),
+    );
+    let features = |extractor: &str, weights: &str, data_dir: &str, cache: &str| {
+        blindtuner(&[
+            "features",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            data_dir,
+            "--extractor",
+            extractor,
+            "--weights",
+            weights,
+            "--cache",
+            cache,
+            "--quiet",
+        ])
+    };
+    // The named sizes check the checkpoint.
+    assert_one_line_error(
+        &features("deit-small", &weights, d, c),
+        &["config.json", "hidden_size 32 but deit-small has 384"],
+    );
+    assert_one_line_error(
+        &features("deit", "no/such/model", d, c),
+        &["no/such/model", "no such file"],
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &features("deit", &weights, empty.path().to_str().unwrap(), c),
+        &["train-images-idx3-ubyte"],
+    );
+    let not_a_dir = cache.path().join("file");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    assert_one_line_error(
+        &features("deit", &weights, d, not_a_dir.to_str().unwrap()),
+        &["file", "cannot write the feature cache"],
+    );
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        1,
+        "nothing cached after errors"
+    );
+    // The argument parser refuses a malformed hub name, in its own words.
+    let o = features("deit", "hf:facebook", d, c);
+    assert!(!o.status.success() && stderr(&o).starts_with("error: ") && stderr(&o).contains("hf:owner/name"));
+    if !cfg!(feature = "hub") {
+        assert_one_line_error(
+            &features("deit", "hf:facebook/deit-small-patch16-224", d, c),
+            &["hf:facebook/deit-small-patch16-224", "--features hub"],
+        );
+    }
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--method",
+            "exact",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            d,
+            "--quiet",
+        ];
+        args.extend(extra);
+        blindtuner(&args)
+    };
+    assert_one_line_error(
+        &train(&["--features", "deit-tiny"]),
+        &["--features deit-tiny", "--weights"],
+    );
+    assert_one_line_error(&train(&["--weights", &weights]), &["--weights", "pixels"]);
+    let o = train(&["--features", "deit-huge"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("deit-tiny, deit-small"),
+        "{}",
+        stderr(&o)
     );
 }

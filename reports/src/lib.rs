@@ -112,6 +112,10 @@ pub struct FeatureInfo {
     pub dim: usize,
     /// Columns the trainer sees: `dim + 1`.
     pub dim_with_bias: usize,
+    /// For a vision extractor: whether every split was read from the feature cache (`false`:
+    /// some were extracted by this run). Absent for pixel features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_cache: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

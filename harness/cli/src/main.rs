@@ -8,6 +8,7 @@ mod bench_trait;
 mod datasets_cmd;
 mod encrypted_train;
 mod exchange;
+mod features_cmd;
 mod output;
 mod roles;
 mod train_cmd;
@@ -32,6 +33,9 @@ enum Command {
     Train(Box<train_cmd::TrainArgs>),
     /// List the data sets this build can load, where they come from and whether they are found.
     Datasets(datasets_cmd::DatasetsArgs),
+    /// Extract a data set's features with a frozen vision transformer (DeiT, ViT) once, into the
+    /// feature cache that `train --features <extractor>` reads.
+    Features(features_cmd::FeaturesArgs),
     /// Benchmark a backend's CKKS primitives (`bench ops`, in the peer benchmarks' JSON schema)
     /// or encrypted training steps at a shape (`bench step`).
     Bench(bench_cmd::BenchArgs),
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(*args),
         Command::Datasets(args) => datasets_cmd::run(args),
+        Command::Features(args) => features_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Client(args) => roles::run_client(args),
         Command::Cloud(args) => roles::run_cloud(args),

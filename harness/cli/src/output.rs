@@ -15,6 +15,22 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     }
 }
 
+/// Prints `summary`, and writes `record` as JSON where `--json` asks: to a file (the summary then
+/// on stdout) or to stdout (`-`, the summary then on stderr).
+pub fn finish(json: Option<&Path>, summary: &str, record: &impl serde::Serialize) -> Result<()> {
+    match json {
+        Some(path) if path.as_os_str() == "-" => {
+            eprintln!("{summary}");
+            write_json(path, record)
+        }
+        Some(path) => {
+            write_json(path, record)?;
+            print_stdout(&format!("{summary}\n"))
+        }
+        None => print_stdout(&format!("{summary}\n")),
+    }
+}
+
 /// Prints to stdout; a closed pipe (`| head`) is not an error worth a panic.
 pub fn print_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();

@@ -38,7 +38,7 @@ use crate::exchange::{
     CHECKPOINT, CLIENT, Digest, FileKind, KEYS, MODEL, PLAN, SECRET, UPLOAD, container, loss_file, parse, read,
     read_checked, read_json_file, verdict_file, write_atomic, write_json_file, write_private,
 };
-use crate::output::{print_stdout, write_json, write_weights};
+use crate::output::{finish, write_weights};
 use crate::train_cmd::{
     Backend as BackendName, DataArgs, EngineArgs, HyperArgs, Refresh, accuracy, progress_bar, spinner,
 };
@@ -266,21 +266,6 @@ pub fn run_cloud(args: CloudArgs) -> Result<()> {
     }
 }
 
-/// Prints `summary`, and the JSON `record` where `--json` asks.
-fn finish(output: &Output, summary: String, record: &impl Serialize) -> Result<()> {
-    match &output.json {
-        Some(path) if path.as_os_str() == "-" => {
-            eprintln!("{summary}");
-            write_json(path, record)
-        }
-        Some(path) => {
-            write_json(path, record)?;
-            print_stdout(&format!("{summary}\n"))
-        }
-        None => print_stdout(&format!("{summary}\n")),
-    }
-}
-
 /// Refuses a directory that already holds `marker`.
 fn refuse_used(dir: &Path, marker: &str, what: &str) -> Result<()> {
     if dir.join(marker).exists() {
@@ -327,7 +312,7 @@ fn encrypt(args: EncryptArgs) -> Result<()> {
     refuse_used(&args.dirs.exchange, PLAN, "an upload")?;
     refuse_used(&args.dirs.client_dir, SECRET, "a client secret")?;
     let (_, hyper) = args.hyper.resolve(&args.data.dataset)?;
-    let (_, features) = args.data.load(args.output.quiet, &mut Default::default())?;
+    let features = args.data.load(args.output.quiet, &mut Default::default())?.features;
     with_backend(
         args.engine.backend,
         args.engine.params.as_deref(),
@@ -466,7 +451,7 @@ impl OnBackend for EncryptOn<'_> {
             exchange.display(),
             home.display()
         );
-        finish(&args.output, summary, &report)
+        finish(args.output.json.as_deref(), &summary, &report)
     }
 }
 
@@ -756,7 +741,7 @@ impl OnBackend for CloudTrainOn<'_> {
                 model_path.display()
             ),
         };
-        finish(&args.output, summary, &report)
+        finish(args.output.json.as_deref(), &summary, &report)
     }
 }
 
@@ -881,7 +866,7 @@ impl OnBackend for JudgeOn<'_> {
             improved: verdict.improved,
             stop: verdict.stop,
         };
-        finish(&args.output, summary, &report)
+        finish(args.output.json.as_deref(), &summary, &report)
     }
 }
 
@@ -910,7 +895,7 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
         );
     }
     let state: ClientState = read_json_file(&args.dirs.client_dir.join(CLIENT))?;
-    let (_, features) = state.data.load(args.output.quiet, &mut Default::default())?;
+    let features = state.data.load(args.output.quiet, &mut Default::default())?.features;
     if features.train.x.cols != plan.cols || features.train.classes != plan.classes {
         bail!(
             "{}: features of {} columns and {} classes, the plan has {} and {}",
@@ -991,6 +976,6 @@ impl OnBackend for DecryptOn<'_> {
             accuracy,
             decrypt_s,
         };
-        finish(&args.output, summary, &report)
+        finish(args.output.json.as_deref(), &summary, &report)
     }
 }

@@ -1,19 +1,22 @@
 //! `blindtuner train`: load a data set, extract features, train, evaluate,
 //! report.
 
-use crate::output::{print_stdout, write_json, write_weights};
+use crate::features_cmd::{EXTRACTION_BATCH, Extraction, FeatureSpec, default_cache_dir, vision_features};
+use crate::output::{finish, write_weights};
 use anyhow::{Context, Result, bail};
 use blindtuner_datasets::{CATALOGUE, Dataset, DatasetId};
-use blindtuner_features::{FeatureSplits, PixelSpec, Pixels};
+use blindtuner_features::{FeatureSplits, Pixels};
 use blindtuner_reports::{
     Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, Machine, RunReport, SCHEMA_VERSION,
     Timing, utc_now_rfc3339,
 };
 use blindtuner_train::{Hyperparams, Progress, SoftmaxRegression, default_preset, preset};
+use blindtuner_vision::WeightsSource;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 /// The training algorithm.
@@ -82,10 +85,22 @@ pub struct DataArgs {
     /// Validate on the first N validation examples only.
     #[arg(long, value_name = "N")]
     pub val_limit: Option<usize>,
-    /// Feature extractor: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std.
-    #[arg(long, default_value = "pixels", value_parser = clap::builder::ValueParser::new(parse_pixel_spec))]
+    /// Features: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std; or a vision extractor
+    /// (deit-tiny, deit-small, deit-base, each optionally -distilled, vit-base; deit,
+    /// deit-distilled, vit of any size) with --weights, its features read from the feature cache
+    /// (extracted and stored there first if missing, as `blindtuner features` does).
+    #[arg(long, default_value = "pixels", value_parser = FeatureSpec::from_str)]
     #[serde(with = "display_fromstr")]
-    pub features: PixelSpec,
+    pub features: FeatureSpec,
+    /// The vision extractor's checkpoint (a directory, a .safetensors file, or hf:owner/name).
+    #[arg(long, value_name = "PATH")]
+    #[serde(default)]
+    pub weights: Option<WeightsSource>,
+    /// Feature cache directory [default: $XDG_CACHE_HOME/blindtuner/features or
+    /// ~/.cache/blindtuner/features].
+    #[arg(long, value_name = "DIR")]
+    #[serde(default)]
+    pub cache: Option<PathBuf>,
 }
 
 /// The engine of an encrypted run.
@@ -175,7 +190,7 @@ impl HyperArgs {
 
 impl DataArgs {
     /// Loads the data set and extracts its features (the limits applied), timing both.
-    pub fn load(&self, quiet: bool, phases: &mut BTreeMap<String, f64>) -> Result<(Dataset, FeatureSplits)> {
+    pub fn load(&self, quiet: bool, phases: &mut BTreeMap<String, f64>) -> Result<LoadedData> {
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             bail!("--train-limit and --val-limit must be positive");
         }
@@ -185,22 +200,56 @@ impl DataArgs {
         phases.insert("load".to_string(), t.elapsed().as_secs_f64());
 
         let t = Instant::now();
-        let spinner = spinner(quiet, format!("extracting {} features", self.features));
-        let extractor = Pixels::fit(self.features, &data.train.images)?;
-        let mut features = FeatureSplits::extract(&extractor, &data)?;
+        let (mut features, from_cache) = match (self.features, &self.weights) {
+            (FeatureSpec::Pixels(spec), None) => {
+                let spinner = spinner(quiet, format!("extracting {spec} features"));
+                let extractor = Pixels::fit(spec, &data.train.images)?;
+                let features = FeatureSplits::extract(&extractor, &data)?;
+                spinner.finish_and_clear();
+                (features, None)
+            }
+            (FeatureSpec::Pixels(spec), Some(_)) => bail!("--weights is for a vision extractor, not {spec}"),
+            (FeatureSpec::Vision(kind), None) => {
+                bail!("--features {kind} needs the checkpoint: --weights PATH (or hf:owner/name)")
+            }
+            (FeatureSpec::Vision(kind), Some(weights)) => {
+                let cache_dir = match &self.cache {
+                    Some(dir) => dir.clone(),
+                    None => default_cache_dir()?,
+                };
+                let how = Extraction {
+                    batch: EXTRACTION_BATCH,
+                    threads: None,
+                    quiet,
+                };
+                let vision = vision_features(&data, kind, weights, &cache_dir, &how)?;
+                (vision.splits, Some(vision.records.iter().all(|r| r.from_cache)))
+            }
+        };
         if let Some(n) = self.train_limit {
             features.train = features.train.head(n);
         }
         if let Some(n) = self.val_limit {
             features.val = features.val.head(n);
         }
-        spinner.finish_and_clear();
         phases.insert("features".to_string(), t.elapsed().as_secs_f64());
-        Ok((data, features))
+        Ok(LoadedData {
+            data,
+            features,
+            from_cache,
+        })
     }
 }
 
-fn dataset_names() -> clap::builder::PossibleValuesParser {
+/// A data set and its features, as [`DataArgs::load`] made them.
+pub struct LoadedData {
+    pub data: Dataset,
+    pub features: FeatureSplits,
+    /// For a vision extractor: whether every split came from the feature cache.
+    pub from_cache: Option<bool>,
+}
+
+pub fn dataset_names() -> clap::builder::PossibleValuesParser {
     CATALOGUE.iter().map(|d| d.name).collect::<Vec<_>>().into()
 }
 
@@ -212,16 +261,16 @@ fn preset_names() -> clap::builder::PossibleValuesParser {
         .into()
 }
 
-fn parse_pixel_spec(s: &str) -> Result<PixelSpec, String> {
-    s.parse().map_err(|e: blindtuner_features::FeatureError| e.to_string())
-}
-
 pub fn run(args: TrainArgs) -> Result<()> {
     let start = Instant::now();
     let date = utc_now_rfc3339();
     let mut phases = BTreeMap::new();
     let (preset, hyper) = args.hyper.resolve(&args.data.dataset)?;
-    let (data, features) = args.data.load(args.quiet, &mut phases)?;
+    let LoadedData {
+        data,
+        features,
+        from_cache,
+    } = args.data.load(args.quiet, &mut phases)?;
 
     let trained = match args.method {
         Method::Exact => exact(&features, &hyper, args.hyper.seed, args.quiet, &mut phases)?,
@@ -251,6 +300,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             extractor: features.extractor.clone(),
             dim: features.dim,
             dim_with_bias: features.dim + 1,
+            from_cache,
         },
         n_train: features.train.len(),
         n_val: features.val.len(),
@@ -284,18 +334,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(path) = &args.save_weights {
         write_weights(path, &trained.model.weights)?;
     }
-    let table = format!("{}\n", report.summary_table());
-    match &args.json {
-        Some(path) if path.as_os_str() == "-" => {
-            eprint!("{table}");
-            write_json(path, &report)
-        }
-        Some(path) => {
-            write_json(path, &report)?;
-            print_stdout(&table)
-        }
-        None => print_stdout(&table),
-    }
+    finish(args.json.as_deref(), &report.summary_table(), &report)
 }
 
 /// The accuracy of `model` on each split.
@@ -371,20 +410,27 @@ pub fn exact(
     })
 }
 
-/// A bar over `len` steps, labelled `what`, ticking on its own so that its ETA moves during long
-/// steps.
+/// A bar over `len` steps, labelled `what`.
 pub fn progress_bar(quiet: bool, what: &str, len: u64) -> ProgressBar {
+    counting_bar(
+        quiet,
+        len,
+        &format!("{what} [{{bar:30}}] {{pos}}/{{len}} steps, ETA {{eta}} {{msg}}"),
+    )
+}
+
+/// A bar over `len` items drawn by the indicatif `template`, ticking on its own so that its ETA
+/// moves during long items.
+pub fn counting_bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
     bar.enable_steady_tick(Duration::from_millis(500));
     bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{what} [{{bar:30}}] {{pos}}/{{len}} steps, ETA {{eta}} {{msg}}"
-        ))
-        .expect("static template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .expect("static template")
+            .progress_chars("=> "),
     );
     bar
 }
@@ -396,4 +442,35 @@ pub fn spinner(quiet: bool, msg: String) -> ProgressBar {
     let s = ProgressBar::new_spinner().with_message(msg);
     s.enable_steady_tick(Duration::from_millis(120));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `client.json` keeps the data options through serde: a vision extractor with its
+    /// checkpoint and cache comes back as it went in, and records written before these options
+    /// existed still read.
+    #[test]
+    fn data_args_round_trip_through_json() {
+        let args = DataArgs {
+            dataset: "mnist".into(),
+            data_dir: Some("data/mnist".into()),
+            train_limit: Some(64),
+            val_limit: None,
+            features: "deit-small".parse().unwrap(),
+            weights: Some("hf:facebook/deit-small-patch16-224".parse().unwrap()),
+            cache: Some("cache".into()),
+        };
+        let json = serde_json::to_value(&args).unwrap();
+        assert_eq!(json["features"], "deit-small");
+        assert_eq!(json["weights"], "hf:facebook/deit-small-patch16-224");
+        assert_eq!(serde_json::from_value::<DataArgs>(json).unwrap(), args);
+        let old = serde_json::json!({
+            "dataset": "digits", "data_dir": null, "train_limit": null, "val_limit": null, "features": "pixels-pca8-std",
+        });
+        let old: DataArgs = serde_json::from_value(old).unwrap();
+        assert_eq!(old.features, FeatureSpec::Pixels("pixels-pca8-std".parse().unwrap()));
+        assert_eq!((old.weights, old.cache), (None, None));
+    }
 }

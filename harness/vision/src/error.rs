@@ -20,7 +20,15 @@ pub enum VisionError {
         found: Vec<usize>,
     },
     #[error(
-        "unknown vision extractor `{0}`: expected deit-tiny, deit-small, deit-base (each optionally -distilled) or vit-base"
+        "unknown vision extractor `{0}`: expected deit-tiny, deit-small, deit-base (each optionally -distilled), vit-base, or deit, deit-distilled, vit (any size)"
     )]
     UnknownKind(String),
+    #[error("`{0}`: a hub model is hf:owner/name, e.g. hf:facebook/deit-small-patch16-224")]
+    BadHubModel(String),
+    #[error("`{0}`: downloading from the Hugging Face hub needs a build with `--features hub`")]
+    HubDisabled(String),
+    #[error("{url}: {message}")]
+    Download { url: String, message: String },
+    #[error("cannot start the extraction threads: {0}")]
+    Threads(String),
 }

@@ -8,18 +8,23 @@
 mod cache;
 mod config;
 mod error;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod model;
 mod preprocess;
+mod weights;
 
 pub use cache::{cache_path, file_hash, load_features, save_features};
 pub use config::VitConfig;
 pub use error::VisionError;
 pub use model::Encoder;
 pub use preprocess::{Filter, Preprocess, Resize};
+pub use weights::{DEFAULT_HUB_ENDPOINT, WeightsSource, hub_dir};
 
 use blindtuner_datasets::Images;
 use blindtuner_features::{FeatureError, FeatureExtractor, Matrix};
 use candle_core::{Device, Tensor};
+use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -47,16 +52,19 @@ impl Family {
     }
 }
 
-/// A named extractor: a family and the hidden size its checkpoints have.
+/// A named extractor: a family and, for a sized name such as `deit-small`, the hidden size its
+/// checkpoints must have. The bare family names (`deit`, `deit-distilled`, `vit`) take a
+/// checkpoint of any size, read from its `config.json`: the tiny random test fixtures, or a
+/// fine-tuned model of a size without a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kind {
     pub family: Family,
-    pub hidden_size: usize,
+    pub hidden_size: Option<usize>,
 }
 
 impl Kind {
     /// Every named extractor, in the order the CLI lists them.
-    pub const ALL: [&'static str; 7] = [
+    pub const ALL: [&'static str; 10] = [
         "deit-tiny",
         "deit-small",
         "deit-base",
@@ -64,6 +72,9 @@ impl Kind {
         "deit-small-distilled",
         "deit-base-distilled",
         "vit-base",
+        "deit",
+        "deit-distilled",
+        "vit",
     ];
 }
 
@@ -72,22 +83,25 @@ impl FromStr for Kind {
 
     fn from_str(s: &str) -> Result<Kind, VisionError> {
         let bad = || VisionError::UnknownKind(s.to_string());
-        if s == "vit-base" {
-            return Ok(Kind {
-                family: Family::Vit,
-                hidden_size: 768,
-            });
-        }
-        let rest = s.strip_prefix("deit-").ok_or_else(bad)?;
-        let (size, family) = match rest.strip_suffix("-distilled") {
-            Some(size) => (size, Family::DeitDistilled),
-            None => (rest, Family::Deit),
+        let (family, size) = match s {
+            "vit" => (Family::Vit, None),
+            "vit-base" => (Family::Vit, Some("base")),
+            "deit" => (Family::Deit, None),
+            "deit-distilled" => (Family::DeitDistilled, None),
+            _ => {
+                let rest = s.strip_prefix("deit-").ok_or_else(bad)?;
+                match rest.strip_suffix("-distilled") {
+                    Some(size) => (Family::DeitDistilled, Some(size)),
+                    None => (Family::Deit, Some(rest)),
+                }
+            }
         };
         let hidden_size = match size {
-            "tiny" => 192,
-            "small" => 384,
-            "base" => 768,
-            _ => return Err(bad()),
+            None => None,
+            Some("tiny") if family != Family::Vit => Some(192),
+            Some("small") if family != Family::Vit => Some(384),
+            Some("base") => Some(768),
+            Some(_) => return Err(bad()),
         };
         Ok(Kind { family, hidden_size })
     }
@@ -95,16 +109,21 @@ impl FromStr for Kind {
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let size = match self.hidden_size {
-            192 => "tiny",
-            384 => "small",
-            _ => "base",
+        let family = match self.family {
+            Family::Vit => "vit",
+            Family::Deit | Family::DeitDistilled => "deit",
         };
-        match self.family {
-            Family::Vit => write!(f, "vit-{size}"),
-            Family::Deit => write!(f, "deit-{size}"),
-            Family::DeitDistilled => write!(f, "deit-{size}-distilled"),
+        write!(f, "{family}")?;
+        match self.hidden_size {
+            None => {}
+            Some(192) => write!(f, "-tiny")?,
+            Some(384) => write!(f, "-small")?,
+            Some(_) => write!(f, "-base")?,
         }
+        if self.family == Family::DeitDistilled {
+            write!(f, "-distilled")?;
+        }
+        Ok(())
     }
 }
 
@@ -126,23 +145,23 @@ pub struct VitExtractor {
     encoder: Encoder,
     /// Images per forward pass.
     pub batch: usize,
+    /// The threads extraction runs on; `None`: rayon's global pool (one thread per core).
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl VitExtractor {
-    /// Loads the named extractor `kind` from `path`, checking the checkpoint's hidden size.
+    /// Loads the named extractor `kind` from `path`, checking the checkpoint's hidden size where
+    /// the name fixes one.
     pub fn load(kind: Kind, path: &Path) -> Result<VitExtractor, VisionError> {
         let (_, config_path) = checkpoint_files(path);
         let extractor = VitExtractor::load_family(kind.family, &kind.to_string(), path)?;
-        if extractor.encoder.hidden != kind.hidden_size {
-            return Err(VisionError::Config {
+        match kind.hidden_size {
+            Some(hidden) if hidden != extractor.encoder.hidden => Err(VisionError::Config {
                 path: config_path,
-                message: format!(
-                    "hidden_size {} but {kind} has {}",
-                    extractor.encoder.hidden, kind.hidden_size
-                ),
-            });
+                message: format!("hidden_size {} but {kind} has {hidden}", extractor.encoder.hidden),
+            }),
+            _ => Ok(extractor),
         }
-        Ok(extractor)
     }
 
     /// Loads a checkpoint of any size of `family` from `path` (a directory or a
@@ -159,7 +178,20 @@ impl VitExtractor {
             preprocess: family.preprocess(),
             encoder,
             batch: 16,
+            pool: None,
         })
+    }
+
+    /// Runs extraction on `threads` threads of its own. candle's CPU kernels (the convolution,
+    /// gemm's matrix products) and the preprocessing run on the rayon pool they are called in,
+    /// so a dedicated pool bounds them all.
+    pub fn with_threads(mut self, threads: usize) -> Result<VitExtractor, VisionError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| VisionError::Threads(e.to_string()))?;
+        self.pool = Some(pool);
+        Ok(self)
     }
 
     pub fn preprocess(&self) -> &Preprocess {
@@ -185,14 +217,24 @@ impl VitExtractor {
             return Err(fail(format!("needs 1 or 3 channels, got {}", images.channels)));
         }
         let n = self.preprocess.crop;
+        let forward = |start: usize, end: usize| {
+            let pixels: Vec<f32> = (start..end)
+                .into_par_iter()
+                .map(|i| self.preprocess.apply(images, i))
+                .collect::<Vec<_>>()
+                .concat();
+            Tensor::from_vec(pixels, (end - start, 3, n, n), &Device::Cpu)
+                .and_then(|x| self.encoder.cls(&x))
+                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
+        };
         let mut data = Vec::with_capacity(images.count * self.encoder.hidden);
         for start in (0..images.count).step_by(self.batch.max(1)) {
             let end = (start + self.batch.max(1)).min(images.count);
-            let pixels: Vec<f32> = (start..end).flat_map(|i| self.preprocess.apply(images, i)).collect();
-            let cls = Tensor::from_vec(pixels, (end - start, 3, n, n), &Device::Cpu)
-                .and_then(|x| self.encoder.cls(&x))
-                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
-                .map_err(|e| fail(model::one_line(&e)))?;
+            let cls = match &self.pool {
+                Some(pool) => pool.install(|| forward(start, end)),
+                None => forward(start, end),
+            }
+            .map_err(|e| fail(model::one_line(&e)))?;
             data.extend(cls.into_iter().map(f64::from));
             progress(end);
         }

@@ -125,7 +125,16 @@ fn kinds_parse_and_print() {
     for name in Kind::ALL {
         assert_eq!(name.parse::<Kind>().unwrap().to_string(), name);
     }
-    for bad in ["deit", "deit-huge", "vit-small", "deit-base-distilled-x"] {
+    let any_deit: Kind = "deit".parse().unwrap();
+    assert_eq!((any_deit.family, any_deit.hidden_size), (Family::Deit, None));
+    for bad in [
+        "deit-huge",
+        "vit-small",
+        "vit-tiny",
+        "vit-distilled",
+        "deit-base-distilled-x",
+        "deit--distilled",
+    ] {
         assert!(matches!(bad.parse::<Kind>(), Err(VisionError::UnknownKind(_))), "{bad}");
     }
 }
