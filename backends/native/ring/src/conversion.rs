@@ -251,15 +251,17 @@ impl BasisConverter {
     }
 }
 
-/// Portable row: `out[k] = sum_r y[r][k] c[r] mod t`, summed in 128 bits (61 products of
-/// 61-bit residues fit) and reduced once.
+/// Portable row: `out[k] = sum_r y[r][k] c[r] mod t`, summed in 128 bits and reduced once by
+/// [`Modulus::reduce_sum`]: rows below 2^50 times constants below `t` stay in its domain
+/// (below `2^(b+63)`) for fewer than 2^13 rows.
 fn conversion_row(t: &Modulus, y: &[u64], stride: usize, c: &[u64], out: &mut [u64]) {
+    debug_assert!(c.len() < 1 << 13);
     for (k, o) in out.iter_mut().enumerate() {
         let acc = c
             .iter()
             .enumerate()
             .fold(0u128, |acc, (r, &cr)| acc + y[r * stride + k] as u128 * cr as u128);
-        *o = t.reduce_u128(acc);
+        *o = t.reduce_sum(acc);
     }
 }
 

@@ -156,16 +156,22 @@ pub(crate) fn dot(q: &Modulus, i: usize, a: &[&RnsPoly], b: &[&RnsPoly], out: &m
         let (xs, ys, accumulate) = (&xs[..m], &ys[..m], c > 0);
         match &wide {
             Some(w) => ifma::dot(q, w, xs, ys, accumulate, out),
-            None => {
-                for (k, o) in out.iter_mut().enumerate() {
-                    let init = if accumulate { *o as u128 } else { 0 };
-                    let acc = xs
-                        .iter()
-                        .zip(ys)
-                        .fold(init, |acc, (x, y)| acc + x[k] as u128 * y[k] as u128);
-                    *o = q.reduce_u128(acc);
-                }
-            }
+            // Key switching's few digits fit one sum Barrett; longer sums take the wide one.
+            None if m <= q.sum_capacity() => portable_dot(xs, ys, accumulate, out, |x| q.reduce_sum(x)),
+            None => portable_dot(xs, ys, accumulate, out, |x| q.reduce_u128(x)),
         }
+    }
+}
+
+/// `out = sum_j xs[j] * ys[j] (+ out when accumulating)`, each element reduced once by `reduce`.
+#[inline(always)]
+fn portable_dot(xs: &[&[u64]], ys: &[&[u64]], accumulate: bool, out: &mut [u64], reduce: impl Fn(u128) -> u64) {
+    for (k, o) in out.iter_mut().enumerate() {
+        let init = if accumulate { *o as u128 } else { 0 };
+        let acc = xs
+            .iter()
+            .zip(ys)
+            .fold(init, |acc, (x, y)| acc + x[k] as u128 * y[k] as u128);
+        *o = reduce(acc);
     }
 }

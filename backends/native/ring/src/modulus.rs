@@ -12,9 +12,12 @@ pub const MAX_MODULUS_BITS: u32 = 61;
 
 /// An odd prime modulus `q < 2^61` with the constants of three reductions:
 ///
-/// * product Barrett (HAC 14.42, radix 2): for `x < 2^(2b)` with `b` the bit size of `q`,
-///   `floor(x / q)` is estimated as `((x >> (b - 1)) * floor(2^(2b) / q)) >> (b + 1)`, which is
-///   short by at most 2, so `x - estimate * q` lies in `[0, 3q)`;
+/// * sum Barrett (HAC 14.42 with a one-word quotient estimate): for `x < 2^(b+63)` with `b` the
+///   bit size of `q`, `t = x >> (b - 1)` fits a word, and with `m = floor(2^(b+63) / q)` (below
+///   `2^64` because `q > 2^(b-1)`) the estimate `floor(t m / 2^64)` is short of `floor(x / q)` by
+///   at most 2, so `x - estimate * q` lies in `[0, 3q)`. The domain holds every product of two
+///   residues and sums of [`Modulus::sum_capacity`] of them: one multiplication for the quotient
+///   where a full 128-bit Barrett needs four;
 /// * word Barrett: for any `x < 2^128`, `floor(x * floor(2^128 / q) / 2^128)` is short of
 ///   `floor(x / q)` by at most 1;
 /// * Shoup multiplication by a fixed `w`: with `w' = floor(w * 2^64 / q)`,
@@ -23,8 +26,8 @@ pub const MAX_MODULUS_BITS: u32 = 61;
 pub struct Modulus {
     q: u64,
     bits: u32,
-    /// `floor(2^(2b) / q)`, below `2^(b+1)`.
-    barrett_product: u64,
+    /// `floor(2^(b+63) / q)`, below `2^64`.
+    barrett_sum: u64,
     /// `floor(2^128 / q)`.
     barrett_wide: u128,
 }
@@ -39,7 +42,7 @@ impl Modulus {
         Ok(Self {
             q,
             bits,
-            barrett_product: ((1u128 << (2 * bits)) / q as u128) as u64,
+            barrett_sum: ((1u128 << (bits + 63)) / q as u128) as u64,
             // floor(2^128 / q) == floor((2^128 - 1) / q) because q is odd and > 1.
             barrett_wide: u128::MAX / q as u128,
         })
@@ -79,26 +82,37 @@ impl Modulus {
         d.min(d.wrapping_sub(self.q))
     }
 
-    /// `x mod q` for any `x < 2^(2b)`, by product Barrett.
+    /// `x mod q` for any `x < 2^(b+63)`, by sum Barrett: a product of residues, or a sum of up
+    /// to [`Modulus::sum_capacity`] products and one residue.
     #[inline(always)]
-    fn reduce_product(&self, x: u128) -> u64 {
+    pub fn reduce_sum(&self, x: u128) -> u64 {
+        debug_assert!(x >> (self.bits + 63) == 0, "outside the sum Barrett domain");
         let t = (x >> (self.bits - 1)) as u64;
-        let estimate = ((t as u128 * self.barrett_product as u128) >> (self.bits + 1)) as u64;
+        let estimate = ((t as u128 * self.barrett_sum as u128) >> 64) as u64;
         let r = (x as u64).wrapping_sub(estimate.wrapping_mul(self.q));
         let r = r.min(r.wrapping_sub(self.q));
         r.min(r.wrapping_sub(self.q))
     }
 
+    /// How many products of two residues, plus one residue, [`Modulus::reduce_sum`] can take in
+    /// one sum: `floor((2^(b+63) - q) / (q - 1)^2)`, at least 4 (for 61-bit primes), capped at
+    /// `u32::MAX`.
+    pub fn sum_capacity(&self) -> usize {
+        let square = (self.q as u128 - 1).pow(2);
+        let room = (1u128 << (self.bits + 63)) - self.q as u128;
+        (room / square).min(u32::MAX as u128) as usize
+    }
+
     /// `a * b mod q` for `a, b < q`.
     #[inline(always)]
     pub fn mul(&self, a: u64, b: u64) -> u64 {
-        self.reduce_product(a as u128 * b as u128)
+        self.reduce_sum(a as u128 * b as u128)
     }
 
-    /// `(a * b + c) mod q` for `a, b, c < q` with a single reduction (`q^2 + q < 2^(2b)`).
+    /// `(a * b + c) mod q` for `a, b, c < q` with a single reduction.
     #[inline(always)]
     pub fn mul_add(&self, a: u64, b: u64, c: u64) -> u64 {
-        self.reduce_product(a as u128 * b as u128 + c as u128)
+        self.reduce_sum(a as u128 * b as u128 + c as u128)
     }
 
     /// `x mod q` for any `x < 2^128`, by word Barrett.
@@ -123,7 +137,7 @@ impl Modulus {
     /// `x mod q` for any `x < 2^64`.
     #[inline(always)]
     pub fn reduce(&self, x: u64) -> u64 {
-        self.reduce_u128(x as u128)
+        self.reduce_sum(x as u128)
     }
 
     /// `v mod q` in `[0, q)` for a signed `v`.
@@ -207,9 +221,27 @@ mod tests {
                 assert_eq!(m.reduce_u128(x) as u128, x % big);
                 assert_eq!(m.reduce_u128(u128::MAX) as u128, u128::MAX % big);
                 let any: u64 = rng.random();
+                assert_eq!(m.reduce(any) as u128, any as u128 % big);
+                let any: u64 = rng.random();
                 assert_eq!(m.mul_shoup(any, b, m.shoup(b)) as u128, any as u128 * b as u128 % big);
                 let v: i64 = rng.random();
                 assert_eq!(m.reduce_i64(v) as i128, (v as i128).rem_euclid(q as i128));
+            }
+            // Sums at the edge of the sum Barrett domain: the largest residues, capacity products.
+            let cap = m.sum_capacity();
+            assert!(cap >= 4, "{q}: capacity {cap}");
+            let terms = cap.min(64) as u128;
+            let edge = terms * (big - 1) * (big - 1) + big - 1;
+            assert_eq!(m.reduce_sum(edge) as u128, edge % big);
+            if cap < 64 {
+                let full = cap as u128 * (big - 1) * (big - 1) + big - 1;
+                assert!(full >> (m.bits() + 63) == 0 && (full + (big - 1) * (big - 1)) >> (m.bits() + 63) != 0);
+            }
+            for _ in 0..200 {
+                let sum = (0..terms).fold(rng.random_range(0..big), |acc, _| {
+                    acc + rng.random_range(0..big) * rng.random_range(0..big)
+                });
+                assert_eq!(m.reduce_sum(sum) as u128, sum % big);
             }
             for a in [1, 2, q - 1] {
                 assert_eq!(m.mul(m.inv(a).unwrap(), a), 1);
