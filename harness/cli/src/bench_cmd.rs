@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use blindtuner_ckks::{
-    BootstrapParameters, BootstrapScratch, Bootstrapper, Ciphertext, Complex64, Decryptor, Encoder, EncoderScratch,
-    Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext, Precision, presets,
+    BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext, Complex64, Decryptor,
+    Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext, Precision, presets,
 };
 use blindtuner_reports::{Machine, utc_now_rfc3339};
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator, SecretKey};
@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::bench_trait;
-use crate::output::{print_stdout, write_json};
+use crate::output::{peak_rss, print_stdout, write_json};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -70,6 +70,10 @@ struct OpsArgs {
     /// Timed repetitions of bootstrapping (each on fresh random slots).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     bootstrap_reps: u32,
+    /// With `--bootstrap`, also time sparse-slot bootstrapping at these log2 slot counts (for
+    /// example `10,11,12,13,14`), each with its own keys.
+    #[arg(long, value_name = "LOGS", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..15))]
+    bootstrap_sparse: Vec<u32>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +134,9 @@ pub struct OpsReport {
     /// With `--bootstrap`: the details behind the `bootstrap` op.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<BootstrapReport>,
+    /// With `--bootstrap-sparse`: the same at fewer slots, one entry per slot count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bootstrap_sparse: Vec<BootstrapReport>,
     /// Backends timed at a few slots (tfhe): the measured per-slot costs extrapolated to the
     /// config's slot count. Projected, not measured.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +160,7 @@ pub struct ProjectedOp {
     pub per_slot_ms: f64,
     pub projected_ms: f64,
 }
-/// Full-slot bootstrapping of uniform values in `[-1, 1] + i [-1, 1]`, each repetition on
+/// Bootstrapping of uniform values in `[-1, 1] + i [-1, 1]` in every slot, each repetition on
 /// fresh values and a fresh encryption at level 0.
 #[derive(Serialize)]
 pub struct BootstrapReport {
@@ -174,6 +181,9 @@ pub struct BootstrapReport {
     key_bytes: usize,
     /// Encoding the DFTs' diagonals, once per cloud.
     transform_encoding_ms: f64,
+    /// Largest resident memory of the process from key generation to the last repetition
+    /// (`VmHWM`, reset before), where the kernel says.
+    peak_rss_bytes: Option<u64>,
 }
 
 /// `rotate_1` against a lower bound of its key switching: the NTTs it must do at the measured
@@ -244,6 +254,9 @@ fn ops(args: OpsArgs) -> Result<()> {
     }
     if args.bootstrap && !(args.backend == "native" && matches!(args.config, Config::N16)) {
         bail!("--bootstrap needs a bootstrappable set: only `--backend native --config n16` has one");
+    }
+    if !args.bootstrap_sparse.is_empty() && !args.bootstrap {
+        bail!("--bootstrap-sparse times sparse-slot bootstrapping: add --bootstrap");
     }
     let report = match args.backend.as_str() {
         "native" => {
@@ -520,7 +533,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     );
     let bootstrap = if args.bootstrap {
         rec.bar.set_message("bootstrap");
-        let report = measure_bootstrap(args.bootstrap_reps)?;
+        let report = measure_bootstrap(presets::bootstrap_n16().log_slots, args.bootstrap_reps)?;
         rec.record_reps(
             "bootstrap",
             (report.median_ms, report.min_ms),
@@ -532,6 +545,11 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     } else {
         None
     };
+    let mut bootstrap_sparse = Vec::new();
+    for &log_slots in &args.bootstrap_sparse {
+        rec.bar.set_message(format!("bootstrap at 2^{log_slots} slots"));
+        bootstrap_sparse.push(measure_bootstrap(log_slots, args.bootstrap_reps)?);
+    }
     let ops = rec.finish();
     let ops_rotate_1 = ops["rotate_1"].median_ms;
 
@@ -561,6 +579,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         ops,
         unavailable: BTreeMap::new(),
         bootstrap,
+        bootstrap_sparse,
         projected: None,
         key_switching: Some({
             let (ntts, macs) = key_switch_counts(rlwe.q().len(), rlwe.p().len(), rlwe.digit_size());
@@ -589,9 +608,13 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
     })
 }
 
-/// Bootstraps fresh random full-slot encryptions at level 0 of `boot-n16`.
-fn measure_bootstrap(reps: u32) -> Result<BootstrapReport> {
-    let bp = BootstrapParameters::new(&presets::bootstrap_n16())?;
+/// Bootstraps fresh random encryptions of `2^log_slots` slots at level 0 of `boot-n16`.
+fn measure_bootstrap(log_slots: u32, reps: u32) -> Result<BootstrapReport> {
+    reset_peak_rss();
+    let bp = BootstrapParameters::new(&BootstrapParametersLiteral {
+        log_slots,
+        ..presets::bootstrap_n16()
+    })?;
     let params = bp.params().clone();
     let mut kg = KeyGenerator::new(params.rlwe())?;
     let sk = kg.secret_key();
@@ -647,7 +670,15 @@ fn measure_bootstrap(reps: u32) -> Result<BootstrapReport> {
         galois_keys,
         key_bytes,
         transform_encoding_ms,
+        peak_rss_bytes: peak_rss(),
     })
+}
+
+/// Restarts the kernel's count of the peak resident memory (`5` to `/proc/self/clear_refs`), so
+/// that each bootstrapping set's peak is its own; where the kernel has no such file, the peak
+/// stays the process's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn summary(r: &OpsReport) -> String {
@@ -685,17 +716,20 @@ fn summary(r: &OpsReport) -> String {
             ks.ratio
         );
     }
-    if let Some(b) = &r.bootstrap {
+    for b in r.bootstrap.iter().chain(&r.bootstrap_sparse) {
         out += &format!(
-            "bootstrap ({}): {:.2} s median, {:.1} bits mean, {:.1} worst slot, {} levels left; keys {:.1} s, {} Galois keys, {:.1} GB\n",
+            "bootstrap ({}, {} slots): {:.2} s median, {:.1} bits mean, {:.1} worst slot, {} levels left; keys {:.1} s, {} Galois keys, {:.1} GB; peak memory {}\n",
             b.parameters,
+            b.slots,
             b.median_ms / 1e3,
             b.precision_mean_bits,
             b.precision_worst_slot_bits,
             b.levels_left,
             b.keygen_ms / 1e3,
             b.galois_keys,
-            b.key_bytes as f64 / 1e9
+            b.key_bytes as f64 / 1e9,
+            b.peak_rss_bytes
+                .map_or("unknown".to_string(), |m| format!("{:.1} GB", m as f64 / 1e9))
         );
     }
     if let Some(p) = &r.projected {

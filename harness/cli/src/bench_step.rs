@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::bench_cmd::median_min;
 use crate::encrypted_train::{Keys, OnBackend, check_plan, keygen, ops, with_backend};
-use crate::output::{print_stdout, write_json};
+use crate::output::{peak_rss, print_stdout, write_json};
 use crate::train_cmd::{Backend as BackendName, progress_bar, spinner};
 
 #[derive(Args)]
@@ -243,14 +243,6 @@ impl OnBackend for TimeSteps<'_> {
             version: env!("CARGO_PKG_VERSION").to_string(),
         })
     }
-}
-
-/// The process's peak resident memory (`VmHWM` of `/proc/self/status`), where the kernel has it.
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
 
 fn summary(r: &StepReport) -> String {

@@ -130,6 +130,7 @@ pub fn measure<B: Backend>(
         notes,
         key_switching: None,
         bootstrap: None,
+        bootstrap_sparse: Vec::new(),
         projected: None,
     })
 }

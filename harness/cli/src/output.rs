@@ -58,3 +58,11 @@ pub fn write_weights(path: &Path, w: &blindtuner_features::Matrix) -> Result<()>
     };
     write_json(path, &file)
 }
+
+/// The process's peak resident memory (`VmHWM` of `/proc/self/status`), where the kernel has it.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
