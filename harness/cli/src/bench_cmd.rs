@@ -182,7 +182,9 @@ pub struct BootstrapReport {
     /// Encoding the DFTs' diagonals, once per cloud.
     transform_encoding_ms: f64,
     /// Largest resident memory of the process from key generation to the last repetition
-    /// (`VmHWM`, reset before), where the kernel says.
+    /// (`VmHWM`, reset before), where the kernel says: exact for the first set a process
+    /// measures, an upper bound for later ones (memory the allocator kept from earlier sets
+    /// counts).
     peak_rss_bytes: Option<u64>,
 }
 
