@@ -552,6 +552,16 @@ fn bench_ops_takes_a_tfhe_set_only_with_the_tfhe_backend() {
     assert_one_line_error(&o, &["--tfhe-set", "--backend tfhe"]);
 }
 
+#[test]
+fn bench_ops_times_sparse_bootstrapping_only_with_bootstrap() {
+    let o = blindtuner(&["bench", "ops", "--bootstrap-sparse", "10,12", "--quiet"]);
+    assert_one_line_error(&o, &["--bootstrap-sparse", "--bootstrap"]);
+    // Full slots (15) are `--bootstrap` itself; a sparse count must be below them.
+    let o = blindtuner(&["bench", "ops", "--bootstrap", "--bootstrap-sparse", "15", "--quiet"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--bootstrap-sparse"));
+}
+
 #[cfg(feature = "tfhe")]
 #[test]
 fn bench_ops_on_tfhe_measures_per_slot_and_projects() {
