@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use blindtuner_ckks::{
-    BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, Ciphertext, Complex64, Decryptor,
-    Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext, Precision, presets,
+    BootstrapParameters, BootstrapParametersLiteral, BootstrapPhases, BootstrapScratch, Bootstrapper, Ciphertext,
+    Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext,
+    Precision, presets,
 };
 use blindtuner_reports::{Machine, utc_now_rfc3339};
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator, SecretKey};
@@ -181,6 +182,9 @@ pub struct BootstrapReport {
     key_bytes: usize,
     /// Encoding the DFTs' diagonals, once per cloud.
     transform_encoding_ms: f64,
+    /// Median seconds of each step over the timed repetitions: `mod_raise` (with the trace at
+    /// sparse slots), `coeffs_to_slots`, `eval_mod` (both parts), `slots_to_coeffs`.
+    phases_s: BTreeMap<&'static str, f64>,
     /// Largest resident memory of the process from key generation to the last repetition
     /// (`VmHWM`, reset before), where the kernel says: exact for the first set a process
     /// measures, an upper bound for later ones (memory the allocator kept from earlier sets
@@ -635,6 +639,7 @@ fn measure_bootstrap(log_slots: u32, reps: u32) -> Result<BootstrapReport> {
     let mut scratch = BootstrapScratch::new(&bp);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2027);
     let (mut means, mut worst, mut ms) = (Vec::new(), f64::INFINITY, Vec::new());
+    let mut phases: Vec<BootstrapPhases> = Vec::new();
     // One untimed run first, as `time` does: it faults in the scratch buffers.
     for rep in 0..=reps {
         let values: Vec<Complex64> = (0..slots)
@@ -649,6 +654,7 @@ fn measure_bootstrap(log_slots: u32, reps: u32) -> Result<BootstrapReport> {
         boot.bootstrap(&ct, &mut out, &mut scratch)?;
         if rep > 0 {
             ms.push(start.elapsed().as_secs_f64() * 1e3);
+            phases.push(scratch.phases());
         }
         let mut got = vec![Complex64::default(); slots];
         encoder.decode(&decryptor.decrypt_new(&out)?, &mut got, &mut es)?;
@@ -672,8 +678,19 @@ fn measure_bootstrap(log_slots: u32, reps: u32) -> Result<BootstrapReport> {
         galois_keys,
         key_bytes,
         transform_encoding_ms,
+        phases_s: BTreeMap::from([
+            ("mod_raise", median_of(&phases, |p| p.mod_raise)),
+            ("coeffs_to_slots", median_of(&phases, |p| p.coeffs_to_slots)),
+            ("eval_mod", median_of(&phases, |p| p.eval_mod)),
+            ("slots_to_coeffs", median_of(&phases, |p| p.slots_to_coeffs)),
+        ]),
         peak_rss_bytes: peak_rss(),
     })
+}
+
+/// The median of one phase over the repetitions.
+fn median_of(phases: &[BootstrapPhases], phase: impl Fn(&BootstrapPhases) -> f64) -> f64 {
+    median_min(phases.iter().map(phase).collect()).0
 }
 
 /// Restarts the kernel's count of the peak resident memory (`5` to `/proc/self/clear_refs`), so
@@ -732,6 +749,13 @@ fn summary(r: &OpsReport) -> String {
             b.key_bytes as f64 / 1e9,
             b.peak_rss_bytes
                 .map_or("unknown".to_string(), |m| format!("{:.1} GB", m as f64 / 1e9))
+        );
+        out += &format!(
+            "  phases (median s): ModRaise {:.2}, CoeffsToSlots {:.2}, EvalMod {:.2}, SlotsToCoeffs {:.2}\n",
+            b.phases_s["mod_raise"],
+            b.phases_s["coeffs_to_slots"],
+            b.phases_s["eval_mod"],
+            b.phases_s["slots_to_coeffs"]
         );
     }
     if let Some(p) = &r.projected {

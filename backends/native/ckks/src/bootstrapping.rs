@@ -62,6 +62,7 @@
 //! HomomorphicEncryption.org table, which assumes uniform ternary secrets, does not cover it.
 
 use std::f64::consts::PI;
+use std::time::Instant;
 
 use blindtuner_ring::{Form, RnsPoly, conjugation_galois_element};
 use blindtuner_rlwe::{
@@ -373,9 +374,23 @@ pub struct Bootstrapper {
     stc: EncodedDft,
 }
 
-/// Buffers of [`Bootstrapper::bootstrap`].
+/// Seconds each step of the last bootstrapping took (see the module documentation's steps).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BootstrapPhases {
+    /// Lowering to level 0, the encapsulated ModRaise and (sparse slots) the trace.
+    pub mod_raise: f64,
+    /// CoeffsToSlots and the split into real and imaginary parts.
+    pub coeffs_to_slots: f64,
+    /// EvalMod of both parts.
+    pub eval_mod: f64,
+    /// Recombining the parts and SlotsToCoeffs.
+    pub slots_to_coeffs: f64,
+}
+
+/// Buffers of [`Bootstrapper::bootstrap`], and the phases of the last bootstrapping it served.
 #[derive(Debug)]
 pub struct BootstrapScratch {
+    phases: BootstrapPhases,
     eval: EvaluatorScratch,
     small: KeySwitchScratch,
     dft: DftScratch,
@@ -393,6 +408,7 @@ impl BootstrapScratch {
         let (top, slots) = (p.max_level(), params.slots());
         let zero = || RnsPoly::zero(p.rlwe().ring_q(), top + 1, Form::Evaluation);
         BootstrapScratch {
+            phases: BootstrapPhases::default(),
             eval: EvaluatorScratch::new(p),
             small: KeySwitchScratch::new(&params.encapsulation),
             dft: DftScratch::default(),
@@ -403,6 +419,11 @@ impl BootstrapScratch {
             c: Ciphertext::new(p, top, slots),
             switched: [zero(), zero()],
         }
+    }
+
+    /// How long each step of the last [`Bootstrapper::bootstrap`] with this scratch took.
+    pub fn phases(&self) -> BootstrapPhases {
+        self.phases
     }
 }
 
@@ -451,6 +472,7 @@ impl Bootstrapper {
             return Err(CkksError::SlotMismatch(ct.slots, self.params.slots()));
         }
         let BootstrapScratch {
+            phases,
             eval: s,
             small,
             dft,
@@ -461,6 +483,8 @@ impl Bootstrapper {
             c,
             switched,
         } = scratch;
+        let mut clock = Instant::now();
+        let mut lap = || std::mem::replace(&mut clock, Instant::now()).elapsed().as_secs_f64();
         // Level 0 on its canonical scale: SlotsToCoeffs is encoded for that scale.
         if ct.level() > 0 {
             eval.lower_to(ct, 0, params.scale_at(0), a, s)?;
@@ -475,18 +499,23 @@ impl Bootstrapper {
             });
         }
         self.encapsulate_and_raise(a, raised, switched, small, s)?;
+        phases.mod_raise = lap();
         // CoeffsToSlots, then the real and imaginary parts of the coefficients.
         eval.homomorphic_dft(raised, &self.cts, a, s, dft)?;
         eval.conjugate(a, b, s)?;
         eval.sub(b, a, c, s)?;
         eval.add_assign(a, b, s)?;
         eval.mul_by_i(c, b)?;
+        phases.coeffs_to_slots = lap();
         // EvalMod of each: a holds the real parts, b the imaginary parts.
         self.eval_mod(a, c, polynomial)?;
         self.eval_mod(b, a, polynomial)?;
+        phases.eval_mod = lap();
         eval.mul_by_i(a, b)?;
         eval.add_assign(c, b, s)?;
-        eval.homomorphic_dft(c, &self.stc, out, s, dft)
+        eval.homomorphic_dft(c, &self.stc, out, s, dft)?;
+        phases.slots_to_coeffs = lap();
+        Ok(())
     }
 
     /// Steps 1 to 3 of the module documentation: `ct` at level 0 under the dense secret into

@@ -31,7 +31,8 @@ mod precision;
 mod wire;
 
 pub use bootstrapping::{
-    BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapScratch, Bootstrapper, EncapsulationKeys,
+    BootstrapKeys, BootstrapParameters, BootstrapParametersLiteral, BootstrapPhases, BootstrapScratch, Bootstrapper,
+    EncapsulationKeys,
 };
 pub use ciphertext::{Ciphertext, Plaintext, Product};
 pub use dft::{DftDirection, DftScratch, EncodedDft, HomomorphicDft, bit_reversed};

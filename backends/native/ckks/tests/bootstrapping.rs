@@ -12,6 +12,7 @@ use blindtuner_ckks::{
 use blindtuner_rlwe::{KeyGenerator, WireError, WireFormat};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use std::time::Instant;
 
 struct Fixture {
     bp: BootstrapParameters,
@@ -83,7 +84,14 @@ impl Fixture {
 
     fn bootstrap(&mut self, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let mut out = Ciphertext::new(self.bp.params(), 0, self.bp.slots());
+        let start = Instant::now();
         self.boot.bootstrap(ct, &mut out, &mut self.scratch)?;
+        let total = start.elapsed().as_secs_f64();
+        // Every phase was timed, and the phases fit in the whole.
+        let p = self.scratch.phases();
+        let phases = [p.mod_raise, p.coeffs_to_slots, p.eval_mod, p.slots_to_coeffs];
+        assert!(phases.iter().all(|&t| t > 0.0), "{p:?}");
+        assert!(phases.iter().sum::<f64>() <= total, "{p:?} in {total} s");
         Ok(out)
     }
 }
