@@ -626,12 +626,13 @@ fn bench_step_times_steps_at_hetals_mnist_shape_on_plain() {
     assert_eq!(steps.len(), 3);
     for s in steps {
         // HETAL's MNIST step: the bar its table sets is what these counts are compared with.
-        assert_eq!(s["ops"]["mul"].as_f64(), Some(902.0), "{s}");
-        assert_eq!(s["ops"]["relinearizations"].as_f64(), Some(218.0), "{s}");
+        assert_eq!(s["ops"]["mul"].as_f64(), Some(914.0), "{s}");
+        assert_eq!(s["ops"]["relinearizations"].as_f64(), Some(230.0), "{s}");
         assert_eq!(s["ops"]["rotations"].as_f64(), Some(837.0), "{s}");
-        // 9 to 11 (10.2 on average over 20 steps) with 9 levels between bootstraps.
+        // 8 or 9 (8.45 on average over 20 steps) with 9 levels between bootstraps: 7 in the
+        // softmax, whose rounds of the max each fit one refresh.
         let refreshes = s["ops"]["refreshes"].as_f64().unwrap();
-        assert!((9.0..=11.0).contains(&refreshes), "{refreshes} bootstraps in a step");
+        assert!((8.0..=9.0).contains(&refreshes), "{refreshes} bootstraps in a step");
         let phases: f64 = ["matmul_s", "softmax_s", "update_s", "refresh_s"]
             .iter()
             .map(|k| s[k].as_f64().unwrap())

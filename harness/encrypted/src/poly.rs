@@ -8,6 +8,11 @@
 //! monic polynomials and for odd ones of degree `2^m - 1` (degree 7 in 3 levels and 5 products).
 //! A slot mask may multiply the whole polynomial: it is folded into the coefficients, so every
 //! term pays its coefficient product (free of extra depth when no coefficient is 1).
+//!
+//! A ciphertext `y` may multiply the whole polynomial the same way ([`evaluate_times`]): every
+//! coefficient becomes the ciphertext `c_i y`, so `y p(x)` takes the masked depth of `p` from
+//! `x` when `y` has a level more than `x`, where multiplying `p(x)` by `y` afterwards would take
+//! one more (HETAL's `max(a, b) = b + d t(d)` ends on such a product).
 
 use blindtuner_backend::{BackendError, Cloud};
 
@@ -23,9 +28,22 @@ struct Part<Ct> {
     constant: f64,
 }
 
+/// `c mask`.
+fn scaled(mask: &[f64], c: f64) -> Vec<f64> {
+    mask.iter().map(|v| v * c).collect()
+}
+
+/// What multiplies every coefficient.
+enum Coefficients<'a, Ct> {
+    Scalars,
+    Masked(&'a [f64]),
+    /// A ciphertext, masked or not.
+    Times(&'a Ct, Option<&'a [f64]>),
+}
+
 struct Evaluator<'a, C: Cloud> {
     cloud: &'a C,
-    mask: Option<&'a [f64]>,
+    coefficients: Coefficients<'a, C::Ciphertext>,
     /// `x^(2^m)` at index `m`.
     powers: Vec<C::Ciphertext>,
 }
@@ -44,27 +62,39 @@ where
         Ok(&self.powers[m])
     }
 
-    /// `c x^(2^m)` (times the mask).
+    /// The coefficient `c` as a ciphertext (with a factor `y`: `c y`, masked), or `None` when it
+    /// is a constant.
+    fn coefficient(&self, c: f64) -> Result<Option<C::Ciphertext>, BackendError> {
+        Ok(match self.coefficients {
+            Coefficients::Times(y, Some(mask)) => Some(self.cloud.mul_plain(y, &scaled(mask, c))?),
+            Coefficients::Times(y, None) if c == 1.0 => Some(y.clone()),
+            Coefficients::Times(y, None) => Some(self.cloud.mul_scalar(y, c)?),
+            _ => None,
+        })
+    }
+
+    /// `c x^(2^m)` (times the mask or the factor).
     fn scaled_power(&mut self, m: usize, c: f64) -> Result<C::Ciphertext, BackendError> {
         self.power(m)?;
+        let coefficient = self.coefficient(c)?;
         let power = &self.powers[m];
-        match self.mask {
-            Some(mask) => self
-                .cloud
-                .mul_plain(power, &mask.iter().map(|v| v * c).collect::<Vec<_>>()),
-            None if c == 1.0 => Ok(power.clone()),
-            None => self.cloud.mul_scalar(power, c),
+        match (&self.coefficients, coefficient) {
+            (_, Some(y)) => self.cloud.mul(power, &y),
+            (Coefficients::Masked(mask), None) => self.cloud.mul_plain(power, &scaled(mask, c)),
+            _ if c == 1.0 => Ok(power.clone()),
+            _ => self.cloud.mul_scalar(power, c),
         }
     }
 
-    /// `ct + c` (times the mask).
+    /// `ct + c` (times the mask or the factor).
     fn add_constant(&self, ct: C::Ciphertext, c: f64) -> Result<C::Ciphertext, BackendError> {
-        match self.mask {
-            _ if c == 0.0 => Ok(ct),
-            Some(mask) => self
-                .cloud
-                .add_plain(&ct, &mask.iter().map(|v| v * c).collect::<Vec<_>>()),
-            None => self.cloud.add_scalar(&ct, c),
+        if c == 0.0 {
+            return Ok(ct);
+        }
+        match (&self.coefficients, self.coefficient(c)?) {
+            (_, Some(y)) => self.cloud.add(&ct, &y),
+            (Coefficients::Masked(mask), None) => self.cloud.add_plain(&ct, &scaled(mask, c)),
+            _ => self.cloud.add_scalar(&ct, c),
         }
     }
 
@@ -111,9 +141,37 @@ pub(crate) fn evaluate<C: Cloud>(
 where
     C::Ciphertext: Clone,
 {
+    let coefficients = mask.map_or(Coefficients::Scalars, Coefficients::Masked);
+    run(cloud, x, coeffs, coefficients)
+}
+
+/// `y Σ coeffs[i] x^i`, times `mask` slot-wise if given; the degree must be at least 1. It takes
+/// [`depth`]`(coeffs, true)` levels from `x` when `y` has more levels than `x`.
+pub(crate) fn evaluate_times<C: Cloud>(
+    cloud: &C,
+    x: &C::Ciphertext,
+    coeffs: &[f64],
+    y: &C::Ciphertext,
+    mask: Option<&[f64]>,
+) -> Result<C::Ciphertext, BackendError>
+where
+    C::Ciphertext: Clone,
+{
+    run(cloud, x, coeffs, Coefficients::Times(y, mask))
+}
+
+fn run<C: Cloud>(
+    cloud: &C,
+    x: &C::Ciphertext,
+    coeffs: &[f64],
+    coefficients: Coefficients<'_, C::Ciphertext>,
+) -> Result<C::Ciphertext, BackendError>
+where
+    C::Ciphertext: Clone,
+{
     let mut ev = Evaluator {
         cloud,
-        mask,
+        coefficients,
         powers: vec![x.clone()],
     };
     let part = ev.eval(coeffs)?;
@@ -142,4 +200,44 @@ pub(crate) fn depth(coeffs: &[f64], masked: bool) -> usize {
         }
     }
     rec(coeffs, masked).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use blindtuner_backend::plain::PlainBackend;
+    use blindtuner_backend::{Backend, Client};
+
+    use super::*;
+
+    fn value(coeffs: &[f64], x: f64) -> f64 {
+        coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c)
+    }
+
+    #[test]
+    fn a_ciphertext_factor_rides_on_the_coefficients_at_the_masked_depth() {
+        let (slots, top) = (16, 12);
+        let (mut client, cloud) = PlainBackend::new(slots, top).unwrap().keygen(&[]).unwrap();
+        let xs: Vec<f64> = (0..slots).map(|i| (i as f64 / slots as f64) * 1.8 - 0.9).collect();
+        let ys: Vec<f64> = (0..slots).map(|i| 0.5 - (i * 7 % slots) as f64 / slots as f64).collect();
+        let mask: Vec<f64> = (0..slots).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        // x one level below y, as in the max's rounds.
+        let x = cloud.mul_scalar(&client.encrypt(&xs).unwrap(), 1.0).unwrap();
+        let y = client.encrypt(&ys).unwrap();
+        let half_f = [0.0, 35.0 / 32.0, 0.0, -35.0 / 32.0, 0.0, 21.0 / 32.0, 0.0, -5.0 / 32.0];
+        let general = [0.3, -1.2, 0.5, 0.0, 2.0, 0.0, 0.0, 1.0, -0.25];
+        for coeffs in [&half_f[..], &general[..]] {
+            for m in [None, Some(mask.as_slice())] {
+                let got = evaluate_times(&cloud, &x, coeffs, &y, m).unwrap();
+                assert_eq!(cloud.level(&x) - cloud.level(&got), depth(coeffs, true), "{coeffs:?}");
+                let got = client.decrypt(&got).unwrap();
+                for i in 0..slots {
+                    let want = ys[i] * value(coeffs, xs[i]) * m.map_or(1.0, |m| m[i]);
+                    assert!((got[i] - want).abs() < 1e-12, "{coeffs:?}, slot {i}: {} vs {want}", got[i]);
+                }
+            }
+        }
+        // Multiplying afterwards takes one level more.
+        let p = evaluate(&cloud, &x, &half_f, None).unwrap();
+        assert_eq!(cloud.level(&x) - cloud.level(&cloud.mul(&p, &y).unwrap()), depth(&half_f, true) + 1);
+    }
 }

@@ -39,8 +39,13 @@
 //! coefficients), so their exp is a known constant, subtracted from the row sum. With HETAL's
 //! inverse the circuit computes HETAL's algorithm (equal to a direct f64 transcription to
 //! 1e-12, the comparison tree of row `i` starting from the class `i mod c_pad` it lists first)
-//! in `36 + 10 log2(c_pad)` levels (76 for 10 or 16 classes, see [`Softmax::depth`]);
-//! BlindTuner's takes 10 levels fewer (66). Both take `3 log2(c_pad) + 2` rotations per block
+//! in `36 + 10 log2(c_pad)` levels (76 for 10 or 16 classes, see [`Softmax::depth`]).
+//! BlindTuner's computes the same max in one level less per round: it writes
+//! `max(a, b) = (a + b) / 2 + d f(y) / 2`, `y = g(g(d))`, and evaluates `d f(y) / 2` as one
+//! polynomial in `y` whose coefficients carry `d` (`d` has levels to spare), so a round takes
+//! the 9 levels of `g`, `g` and `f`, and a refresh of 9 levels holds it whole where HETAL's
+//! round needs two. With its shallower inverse it takes `26 + 9 log2(c_pad)` levels (62 for
+//! ten classes). Both take `3 log2(c_pad) + 2` rotations per block
 //! and need `s1 >= 2 c_pad`. Their error against the exact softmax, on rows uniform in
 //! `[-r, r]` for `r` in 4, 8, 32, 128 (HETAL's benchmark): at most 3.7e-3 for 3 classes, 1.5e-2
 //! for 10, 1.7e-2 for 16. The output's first `c_pad` columns hold the probabilities, the others
@@ -60,7 +65,6 @@ use crate::refresh::Levels;
 pub const DOMAIN: f64 = 128.0;
 /// The comparison polynomial `f` (applied last, once).
 const F: [f64; 8] = [0.0, 35.0 / 16.0, 0.0, -35.0 / 16.0, 0.0, 21.0 / 16.0, 0.0, -5.0 / 16.0];
-const F_ITERATIONS: usize = 1;
 /// The comparison polynomial `g` (applied first, twice).
 const G: [f64; 8] = [
     0.0,
@@ -194,8 +198,13 @@ pub struct Softmax {
     first_period: Vec<f64>,
     /// 1 on the real classes, 0 on the padded ones.
     real_classes: Vec<f64>,
-    /// `(f + 1) / 2`.
+    /// `(f + 1) / 2`: the comparison's last polynomial, `t`.
     compare_last: Vec<f64>,
+    /// `f / 2`, for [`Softmax::folded_round`].
+    half_f: Vec<f64>,
+    /// Whether the max's rounds fold their product into `f` (BlindTuner's) or multiply by `t`
+    /// after it (HETAL's).
+    folded_product: bool,
     /// The domain extension's steps on `z - max`, the last one producing the exp's input.
     extension: Vec<Vec<f64>>,
     /// `λ^(1/8) p(y / α)` in `y`, monic, `λ` the inverse's exp scale.
@@ -277,6 +286,8 @@ impl Softmax {
             first_period,
             real_classes: shape.slots_from(|i, t| f64::from(u8::from(class(i, t) < classes))),
             compare_last,
+            half_f: F.iter().map(|v| v / 2.0).collect(),
+            folded_product: !hetal,
             extension,
             exp,
             inverse,
@@ -302,12 +313,13 @@ impl Softmax {
         self.logit_scale
     }
 
-    /// Levels the circuit consumes: `1 + log2(c_pad) (2 · 3 + 3 + 1) + 5 · 2 + (3 + 3) + i`
-    /// (input mask; per max round `g`, `g`, `f` and the product; the domain extension; exp and
-    /// its squarings; the inverse and the final product, `i = 1 + 16 + 2` for HETAL's, `i = 1 +
-    /// 3 + 4 + 1` for BlindTuner's).
+    /// Levels the circuit consumes: `1 + log2(c_pad) r + 5 · 2 + (3 + 3) + i` (input mask; per
+    /// max round `r = 2 · 3 + 3 + 1` for HETAL's `g`, `g`, `f` and the product, `r = 9` for
+    /// BlindTuner's, which folds the product into `f`; the domain extension; exp and its
+    /// squarings; the inverse and the final product, `i = 1 + 16 + 2` for HETAL's, `i = 1 + 3 +
+    /// 4 + 1` for BlindTuner's).
     pub fn depth(&self) -> usize {
-        let round = G_ITERATIONS * poly::depth(&G, false) + F_ITERATIONS * poly::depth(&self.compare_last, false) + 1;
+        let round = self.round_depth();
         let last = self.extension.len() - 1;
         let extension: usize = self
             .extension
@@ -316,6 +328,17 @@ impl Softmax {
             .map(|(i, p)| poly::depth(p, i == last))
             .sum();
         1 + log2(self.c) * round + extension + poly::depth(&self.exp, false) + EXP_SQUARINGS + self.inverse.depth()
+    }
+
+    /// Levels of one round of the max: `g` (`G_ITERATIONS` times), `f` and the product, which
+    /// BlindTuner's circuit folds into `f`.
+    fn round_depth(&self) -> usize {
+        let comparison = G_ITERATIONS * poly::depth(&G, false);
+        if self.folded_product {
+            comparison + poly::depth(&self.half_f, true)
+        } else {
+            comparison + poly::depth(&self.compare_last, false) + 1
+        }
     }
 
     /// The rotation keys the circuit needs.
@@ -402,14 +425,82 @@ impl Softmax {
     where
         C::Ciphertext: Clone,
     {
-        let mut t = d.clone();
+        let y = Self::comparison_start(cloud, levels, d)?;
+        Self::polynomial(cloud, levels, y, &self.compare_last, None)
+    }
+
+    /// The comparison up to its last polynomial (`f`, applied once): `g^G_ITERATIONS(d)`.
+    fn comparison_start<C: Cloud>(
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        d: &C::Ciphertext,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let mut y = d.clone();
         for _ in 0..G_ITERATIONS {
-            t = Self::polynomial(cloud, levels, t, &G, None)?;
+            y = Self::polynomial(cloud, levels, y, &G, None)?;
         }
-        for _ in 0..F_ITERATIONS {
-            t = Self::polynomial(cloud, levels, t, &self.compare_last, None)?;
-        }
-        Ok(t)
+        Ok(y)
+    }
+
+    /// One round of HETAL's max as published: `max(a, b) = b + d t`, `b = rot(a, k)`,
+    /// `d = a - b`, `t` the comparison of `d`, times `mask` if given (riding on `b` and `d`).
+    /// `a` is refreshed before a round where `d` could not feed the comparison and the product.
+    fn hetal_round<C: Cloud>(
+        &self,
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        a: C::Ciphertext,
+        k: i64,
+        mask: Option<&[f64]>,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let needed = poly::depth(&G, false).max(1 + usize::from(mask.is_some()));
+        let a = levels.ready(cloud, "the softmax", a, needed)?;
+        let b = cloud.rotate(&a, k)?;
+        let d = cloud.sub(&a, &b)?;
+        let t = self.compare(cloud, levels, &d)?;
+        let (b, d) = match mask {
+            Some(mask) => (cloud.mul_plain(&b, mask)?, cloud.mul_plain(&d, mask)?),
+            None => (b, d),
+        };
+        Ok(cloud.add(&b, &Self::product(cloud, levels, d, t)?)?)
+    }
+
+    /// One round of BlindTuner's max: the same value as [`Softmax::hetal_round`], written
+    /// `(a + b) / 2 + d f(y) / 2` with `y = g(g(d))`, and `d f(y) / 2` evaluated as one
+    /// polynomial in `y` whose coefficients carry `d` ([`poly::evaluate_times`]), in the depth
+    /// of `f`: the round takes 9 levels instead of 10, so that one refresh (9 levels at
+    /// `boot-n16`) holds a whole round, where HETAL's needs two per round.
+    fn folded_round<C: Cloud>(
+        &self,
+        cloud: &C,
+        levels: &Levels<C::Ciphertext>,
+        a: C::Ciphertext,
+        k: i64,
+        mask: Option<&[f64]>,
+    ) -> Result<C::Ciphertext, EncryptedError>
+    where
+        C::Ciphertext: Clone,
+    {
+        let a = levels.prepare(cloud, "the softmax", a, 1, self.round_depth())?;
+        let b = cloud.rotate(&a, k)?;
+        let d = cloud.sub(&a, &b)?;
+        let y = Self::comparison_start(cloud, levels, &d)?;
+        // d must keep a level more than y, so that its coefficient products cost y no level.
+        let last = poly::depth(&self.half_f, true);
+        let y = levels.ready(cloud, "the softmax", y, last)?;
+        let d = levels.ready(cloud, "the softmax", d, last + 1)?;
+        let sum = cloud.add(&a, &b)?;
+        let mean = match mask {
+            Some(mask) => cloud.mul_plain(&sum, &mask.iter().map(|v| v / 2.0).collect::<Vec<_>>())?,
+            None => cloud.mul_scalar(&sum, 0.5)?,
+        };
+        Ok(cloud.add(&mean, &poly::evaluate_times(cloud, &y, &self.half_f, &d, mask)?)?)
     }
 
     /// `a^2`, `a` refreshed first if it has no level left.
@@ -443,24 +534,16 @@ impl Softmax {
         }
 
         // Row max: column 0 compares its row's classes in a tree. Its value is kept alone
-        // (the mask rides on the operands of the last product, costing no level) and spread
-        // over both periods, so that every class subtracts the same max. `a` is refreshed
-        // before a round where `d = a - rot(a)` could not feed the comparison and the product.
+        // (the mask rides on the last round's operands, costing no level) and spread over both
+        // periods, so that every class subtracts the same max.
         let rounds = log2(self.c);
-        let compare_depth = poly::depth(&G, false);
         let mut a = z.clone();
         for m in 0..rounds {
-            let last = m + 1 == rounds;
-            a = levels.ready(cloud, "the softmax", a, compare_depth.max(1 + usize::from(last)))?;
-            let b = cloud.rotate(&a, 1 << m)?;
-            let d = cloud.sub(&a, &b)?;
-            let t = self.compare(cloud, levels, &d)?;
-            a = if last {
-                let b = cloud.mul_plain(&b, &self.first_column)?;
-                let d = cloud.mul_plain(&d, &self.first_column)?;
-                cloud.add(&b, &Self::product(cloud, levels, d, t)?)?
+            let mask = (m + 1 == rounds).then_some(self.first_column.as_slice());
+            a = if self.folded_product {
+                self.folded_round(cloud, levels, a, 1 << m, mask)?
             } else {
-                cloud.add(&b, &Self::product(cloud, levels, d, t)?)?
+                self.hetal_round(cloud, levels, a, 1 << m, mask)?
             };
         }
         let a = rotate_and_add(cloud, a, doubling_steps(-1, TILES * self.c))?;
