@@ -200,7 +200,7 @@ pub struct Softmax {
     real_classes: Vec<f64>,
     /// `(f + 1) / 2`: the comparison's last polynomial, `t`.
     compare_last: Vec<f64>,
-    /// `f / 2`, for [`Softmax::folded_round`].
+    /// `f / 2`, for BlindTuner's [`Softmax::max_round`].
     half_f: Vec<f64>,
     /// Whether the max's rounds fold their product into `f` (BlindTuner's) or multiply by `t`
     /// after it (HETAL's).
@@ -415,21 +415,8 @@ impl Softmax {
         Ok(cloud.mul(&a, &b)?)
     }
 
-    /// `t ≈ 1` where `d > 0`, `0` where `d < 0`, for `d` in `[-1, 1]`.
-    fn compare<C: Cloud>(
-        &self,
-        cloud: &C,
-        levels: &Levels<C::Ciphertext>,
-        d: &C::Ciphertext,
-    ) -> Result<C::Ciphertext, EncryptedError>
-    where
-        C::Ciphertext: Clone,
-    {
-        let y = Self::comparison_start(cloud, levels, d)?;
-        Self::polynomial(cloud, levels, y, &self.compare_last, None)
-    }
-
-    /// The comparison up to its last polynomial (`f`, applied once): `g^G_ITERATIONS(d)`.
+    /// The comparison of `d` (`t ≈ 1` where `d > 0`, `0` where `d < 0`, for `d` in `[-1, 1]`) up
+    /// to its last polynomial (`f`, applied once): `g^G_ITERATIONS(d)`.
     fn comparison_start<C: Cloud>(
         cloud: &C,
         levels: &Levels<C::Ciphertext>,
@@ -445,10 +432,16 @@ impl Softmax {
         Ok(y)
     }
 
-    /// One round of HETAL's max as published: `max(a, b) = b + d t`, `b = rot(a, k)`,
-    /// `d = a - b`, `t` the comparison of `d`, times `mask` if given (riding on `b` and `d`).
-    /// `a` is refreshed before a round where `d` could not feed the comparison and the product.
-    fn hetal_round<C: Cloud>(
+    /// One round of the max: `max(a, b)`, `b = rot(a, k)`, times `mask` if given.
+    ///
+    /// HETAL's, as published: `b + d t`, `d = a - b`, `t` the comparison of `d`, the mask riding
+    /// on `b` and `d`; `a` is refreshed before a round where `d` could not feed the comparison
+    /// and the product. BlindTuner's: the same value written `(a + b) / 2 + d f(y) / 2` with
+    /// `y = g(g(d))`, and `d f(y) / 2` evaluated as one polynomial in `y` whose coefficients
+    /// carry `d` ([`poly::evaluate_times`]), in the depth of `f`: the round takes 9 levels
+    /// instead of 10, so that one refresh (9 levels at `boot-n16`) holds a whole round, where
+    /// HETAL's needs two.
+    fn max_round<C: Cloud>(
         &self,
         cloud: &C,
         levels: &Levels<C::Ciphertext>,
@@ -459,38 +452,23 @@ impl Softmax {
     where
         C::Ciphertext: Clone,
     {
-        let needed = poly::depth(&G, false).max(1 + usize::from(mask.is_some()));
-        let a = levels.ready(cloud, "the softmax", a, needed)?;
-        let b = cloud.rotate(&a, k)?;
-        let d = cloud.sub(&a, &b)?;
-        let t = self.compare(cloud, levels, &d)?;
-        let (b, d) = match mask {
-            Some(mask) => (cloud.mul_plain(&b, mask)?, cloud.mul_plain(&d, mask)?),
-            None => (b, d),
+        let a = if self.folded_product {
+            levels.prepare(cloud, "the softmax", a, 1, self.round_depth())?
+        } else {
+            let needed = poly::depth(&G, false).max(1 + usize::from(mask.is_some()));
+            levels.ready(cloud, "the softmax", a, needed)?
         };
-        Ok(cloud.add(&b, &Self::product(cloud, levels, d, t)?)?)
-    }
-
-    /// One round of BlindTuner's max: the same value as [`Softmax::hetal_round`], written
-    /// `(a + b) / 2 + d f(y) / 2` with `y = g(g(d))`, and `d f(y) / 2` evaluated as one
-    /// polynomial in `y` whose coefficients carry `d` ([`poly::evaluate_times`]), in the depth
-    /// of `f`: the round takes 9 levels instead of 10, so that one refresh (9 levels at
-    /// `boot-n16`) holds a whole round, where HETAL's needs two per round.
-    fn folded_round<C: Cloud>(
-        &self,
-        cloud: &C,
-        levels: &Levels<C::Ciphertext>,
-        a: C::Ciphertext,
-        k: i64,
-        mask: Option<&[f64]>,
-    ) -> Result<C::Ciphertext, EncryptedError>
-    where
-        C::Ciphertext: Clone,
-    {
-        let a = levels.prepare(cloud, "the softmax", a, 1, self.round_depth())?;
         let b = cloud.rotate(&a, k)?;
         let d = cloud.sub(&a, &b)?;
         let y = Self::comparison_start(cloud, levels, &d)?;
+        if !self.folded_product {
+            let t = Self::polynomial(cloud, levels, y, &self.compare_last, None)?;
+            let (b, d) = match mask {
+                Some(mask) => (cloud.mul_plain(&b, mask)?, cloud.mul_plain(&d, mask)?),
+                None => (b, d),
+            };
+            return Ok(cloud.add(&b, &Self::product(cloud, levels, d, t)?)?);
+        }
         // d must keep a level more than y, so that its coefficient products cost y no level.
         let last = poly::depth(&self.half_f, true);
         let y = levels.ready(cloud, "the softmax", y, last)?;
@@ -540,11 +518,7 @@ impl Softmax {
         let mut a = z.clone();
         for m in 0..rounds {
             let mask = (m + 1 == rounds).then_some(self.first_column.as_slice());
-            a = if self.folded_product {
-                self.folded_round(cloud, levels, a, 1 << m, mask)?
-            } else {
-                self.hetal_round(cloud, levels, a, 1 << m, mask)?
-            };
+            a = self.max_round(cloud, levels, a, 1 << m, mask)?;
         }
         let a = rotate_and_add(cloud, a, doubling_steps(-1, TILES * self.c))?;
 
