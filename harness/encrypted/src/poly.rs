@@ -218,7 +218,9 @@ mod tests {
         let (slots, top) = (16, 12);
         let (mut client, cloud) = PlainBackend::new(slots, top).unwrap().keygen(&[]).unwrap();
         let xs: Vec<f64> = (0..slots).map(|i| (i as f64 / slots as f64) * 1.8 - 0.9).collect();
-        let ys: Vec<f64> = (0..slots).map(|i| 0.5 - (i * 7 % slots) as f64 / slots as f64).collect();
+        let ys: Vec<f64> = (0..slots)
+            .map(|i| 0.5 - (i * 7 % slots) as f64 / slots as f64)
+            .collect();
         let mask: Vec<f64> = (0..slots).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
         // x one level below y, as in the max's rounds.
         let x = cloud.mul_scalar(&client.encrypt(&xs).unwrap(), 1.0).unwrap();
@@ -232,12 +234,19 @@ mod tests {
                 let got = client.decrypt(&got).unwrap();
                 for i in 0..slots {
                     let want = ys[i] * value(coeffs, xs[i]) * m.map_or(1.0, |m| m[i]);
-                    assert!((got[i] - want).abs() < 1e-12, "{coeffs:?}, slot {i}: {} vs {want}", got[i]);
+                    assert!(
+                        (got[i] - want).abs() < 1e-12,
+                        "{coeffs:?}, slot {i}: {} vs {want}",
+                        got[i]
+                    );
                 }
             }
         }
         // Multiplying afterwards takes one level more.
         let p = evaluate(&cloud, &x, &half_f, None).unwrap();
-        assert_eq!(cloud.level(&x) - cloud.level(&cloud.mul(&p, &y).unwrap()), depth(&half_f, true) + 1);
+        assert_eq!(
+            cloud.level(&x) - cloud.level(&cloud.mul(&p, &y).unwrap()),
+            depth(&half_f, true) + 1
+        );
     }
 }
