@@ -692,7 +692,9 @@ fn blindtuner_on_plain_reports_the_gaps_to_exact() {
     );
     let per_step = &e["ops_per_step"];
     assert!(per_step["mul"].as_f64().unwrap() > 100.0);
-    assert!(per_step["refreshes"].as_f64().unwrap() >= 9.0, "{per_step}");
+    // 7 in the softmax (62 levels at 9 a refresh), `P - Y`, the weights now and then.
+    let refreshes = per_step["refreshes"].as_f64().unwrap();
+    assert!((7.0..=9.5).contains(&refreshes), "{per_step}");
     let curve = r["loss_curve"]["epochs"].as_array().unwrap();
     assert_eq!(curve.len(), 4);
     assert!(curve[3]["val_loss"].as_f64().unwrap() < curve[0]["val_loss"].as_f64().unwrap());
