@@ -28,8 +28,8 @@ struct Part<Ct> {
     constant: f64,
 }
 
-/// `c mask`.
-fn scaled(mask: &[f64], c: f64) -> Vec<f64> {
+/// `c v` slot-wise.
+pub(crate) fn scaled(mask: &[f64], c: f64) -> Vec<f64> {
     mask.iter().map(|v| v * c).collect()
 }
 

@@ -273,7 +273,8 @@ impl Softmax {
         let input_scale = alpha * two_r / (1 << EXP_SQUARINGS) as f64;
         last.iter_mut().for_each(|v| *v *= input_scale);
 
-        let mut compare_last: Vec<f64> = F.iter().map(|v| v / 2.0).collect();
+        let half_f = poly::scaled(&F, 0.5);
+        let mut compare_last = half_f.clone();
         compare_last[0] += 0.5;
         Ok(Softmax {
             classes,
@@ -286,7 +287,7 @@ impl Softmax {
             first_period,
             real_classes: shape.slots_from(|i, t| f64::from(u8::from(class(i, t) < classes))),
             compare_last,
-            half_f: F.iter().map(|v| v / 2.0).collect(),
+            half_f,
             folded_product: !hetal,
             extension,
             exp,
@@ -475,7 +476,7 @@ impl Softmax {
         let d = levels.ready(cloud, "the softmax", d, last + 1)?;
         let sum = cloud.add(&a, &b)?;
         let mean = match mask {
-            Some(mask) => cloud.mul_plain(&sum, &mask.iter().map(|v| v / 2.0).collect::<Vec<_>>())?,
+            Some(mask) => cloud.mul_plain(&sum, &poly::scaled(mask, 0.5))?,
             None => cloud.mul_scalar(&sum, 0.5)?,
         };
         Ok(cloud.add(&mean, &poly::evaluate_times(cloud, &y, &self.half_f, &d, mask)?)?)
@@ -548,7 +549,7 @@ impl Softmax {
         let (mut y, mut t, iterations) = match &self.inverse {
             Inverse::Hetal => {
                 // z' = Σ / Y; y / Y = (2 - z') / Y, t = 1 - z'.
-                let first = |v: f64| self.first_period.iter().map(|m| m * v).collect::<Vec<_>>();
+                let first = |v: f64| poly::scaled(&self.first_period, v);
                 let y = cloud.add_plain(
                     &cloud.mul_plain(&sum, &first(-1.0 / (INVERSE_SCALE * INVERSE_SCALE)))?,
                     &first(2.0 / INVERSE_SCALE),
