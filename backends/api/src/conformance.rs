@@ -166,10 +166,16 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
             );
             let want = p.plain_cloud.bootstrap(&pc).expect("plain bootstrap");
             p.compare("bootstrap", &fresh, &want);
+            let (fresh_c, fresh_b) = p.cloud.bootstrap_pair(&c, &b).expect("bootstrap_pair");
+            let (want_c, want_b) = p.plain_cloud.bootstrap_pair(&pc, &pb).expect("plain bootstrap_pair");
+            p.compare("bootstrap_pair (first)", &fresh_c, &want_c);
+            p.compare("bootstrap_pair (second)", &fresh_b, &want_b);
         }
         Err(e) => {
             assert!(!caps.bootstrap, "capabilities promise bootstrapping: {e}");
             assert!(matches!(e, BackendError::Unsupported { .. }), "{e}");
+            let pair = p.cloud.bootstrap_pair(&c, &b).map(|_| ());
+            assert!(matches!(pair, Err(BackendError::Unsupported { .. })), "{pair:?}");
         }
     }
 

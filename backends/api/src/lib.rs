@@ -199,6 +199,17 @@ pub trait Cloud: Send + Sync {
         })
     }
 
+    /// Two ciphertexts with their levels restored, as [`Cloud::bootstrap`] gives them, in one
+    /// bootstrapping where the backend can share one between two ciphertexts of real slots
+    /// (native: `a + i b`); two bootstrappings otherwise.
+    fn bootstrap_pair(
+        &self,
+        a: &Self::Ciphertext,
+        b: &Self::Ciphertext,
+    ) -> Result<(Self::Ciphertext, Self::Ciphertext), BackendError> {
+        Ok((self.bootstrap(a)?, self.bootstrap(b)?))
+    }
+
     /// The evaluation keys, as the client sends them.
     fn keys_to_bytes(&self) -> Result<Vec<u8>, BackendError>;
 }

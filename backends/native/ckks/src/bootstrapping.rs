@@ -36,6 +36,9 @@
 //!    `N^-1/2`), so there the sine costs nothing measurable; a message with a coefficient near
 //!    one (all slots equal to one, say) keeps about 17 bits. A larger ratio trades this for
 //!    noise: every bit of `q_0 / S_0` multiplies EvalMod's noise by two.
+//!
+//!    Two ciphertexts of real slots share one bootstrapping as `a + i b`
+//!    ([`Bootstrapper::bootstrap_real_pair`]), EvalMod then ending at half the sine.
 //! 6. **SlotsToCoeffs** of `re + i im` ([`HomomorphicDft`], `stc_levels` levels), scaled by
 //!    `q_0 / (2 pi S_0)`: the slots of `mu`, on the canonical scale of the top work level.
 //!
@@ -100,7 +103,7 @@ pub struct BootstrapParametersLiteral {
     pub ephemeral_weight: usize,
     /// Degree of the Chebyshev interpolant of the scaled cosine.
     pub sine_degree: usize,
-    /// Double-angle steps `r`.
+    /// Double-angle steps `r`, at least one.
     pub double_angles: usize,
     /// Special primes and key-switching digits, as in [`ParametersLiteral`].
     pub log_p: Vec<u32>,
@@ -152,6 +155,11 @@ impl BootstrapParameters {
         if lit.work_levels == 0 || lit.cts_levels == 0 || lit.stc_levels == 0 {
             return Err(invalid(
                 "bootstrapping needs at least one level of work, CoeffsToSlots and SlotsToCoeffs".into(),
+            ));
+        }
+        if lit.double_angles == 0 {
+            return Err(invalid(
+                "EvalMod needs at least one double angle (a paired bootstrapping halves the last one)".into(),
             ));
         }
         if lit.log_q0 <= lit.log_scale {
@@ -466,11 +474,73 @@ impl Bootstrapper {
         out: &mut Ciphertext,
         scratch: &mut BootstrapScratch,
     ) -> Result<(), CkksError> {
-        let params = self.params.params();
+        self.to_level_zero(ct, &mut scratch.a, &mut scratch.eval)?;
+        self.refresh_level_zero(Half::No, out, scratch)
+    }
+
+    /// `out_a`, `out_b` = `a`, `b` with their levels restored, as [`Self::bootstrap`] would
+    /// give them, for the price of one bootstrapping and a conjugation: `a` and `b` must hold
+    /// real slots. It bootstraps `h = a + i b` at half its value (EvalMod's last double angle
+    /// `v^2 - 1/2` in place of `2 v^2 - 1`, no level), then
+    ///
+    /// ```text
+    /// a = h / 2 + conj(h / 2),    b = i (conj(h / 2) - h / 2).
+    /// ```
+    ///
+    /// The bootstrapping error of `h` splits into its real part (in `a`) and its imaginary part
+    /// (in `b`): each keeps the precision of a bootstrapping alone.
+    pub fn bootstrap_real_pair(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        out_a: &mut Ciphertext,
+        out_b: &mut Ciphertext,
+        scratch: &mut BootstrapScratch,
+    ) -> Result<(), CkksError> {
         let eval = &self.eval;
+        self.to_level_zero(a, &mut scratch.a, &mut scratch.eval)?;
+        self.to_level_zero(b, &mut scratch.b, &mut scratch.eval)?;
+        eval.mul_by_i(&scratch.b, &mut scratch.c)?;
+        eval.add_assign(&mut scratch.a, &scratch.c, &mut scratch.eval)?;
+        self.refresh_level_zero(Half::Yes, out_a, scratch)?;
+        let BootstrapScratch { eval: s, b, c, .. } = scratch;
+        eval.conjugate(out_a, c, s)?;
+        eval.sub(c, out_a, b, s)?;
+        eval.mul_by_i(b, out_b)?;
+        eval.add_assign(out_a, c, s)
+    }
+
+    /// `ct` at level 0 on its canonical scale, into `out`: SlotsToCoeffs is encoded for that
+    /// scale.
+    fn to_level_zero(&self, ct: &Ciphertext, out: &mut Ciphertext, s: &mut EvaluatorScratch) -> Result<(), CkksError> {
+        let params = self.params.params();
         if ct.slots != self.params.slots() {
             return Err(CkksError::SlotMismatch(ct.slots, self.params.slots()));
         }
+        if ct.level() > 0 {
+            self.eval.lower_to(ct, 0, params.scale_at(0), out, s)
+        } else if same_scale(ct.scale, params.scale_at(0)) {
+            check_fingerprint(params, ct.fingerprint)?;
+            out.copy_from(ct);
+            Ok(())
+        } else {
+            Err(CkksError::ScaleMismatch {
+                level: 0,
+                log_a: ct.scale.log2(),
+                log_b: params.scale_at(0).log2(),
+            })
+        }
+    }
+
+    /// The pipeline of the module documentation on `scratch.a` (at level 0, canonical scale),
+    /// into `out`; with [`Half::Yes`], at half the value.
+    fn refresh_level_zero(
+        &self,
+        half: Half,
+        out: &mut Ciphertext,
+        scratch: &mut BootstrapScratch,
+    ) -> Result<(), CkksError> {
+        let eval = &self.eval;
         let BootstrapScratch {
             phases,
             eval: s,
@@ -485,19 +555,6 @@ impl Bootstrapper {
         } = scratch;
         let mut clock = Instant::now();
         let mut lap = || std::mem::replace(&mut clock, Instant::now()).elapsed().as_secs_f64();
-        // Level 0 on its canonical scale: SlotsToCoeffs is encoded for that scale.
-        if ct.level() > 0 {
-            eval.lower_to(ct, 0, params.scale_at(0), a, s)?;
-        } else if same_scale(ct.scale, params.scale_at(0)) {
-            check_fingerprint(params, ct.fingerprint)?;
-            a.copy_from(ct);
-        } else {
-            return Err(CkksError::ScaleMismatch {
-                level: 0,
-                log_a: ct.scale.log2(),
-                log_b: params.scale_at(0).log2(),
-            });
-        }
         self.encapsulate_and_raise(a, raised, switched, small, s)?;
         phases.mod_raise = lap();
         // CoeffsToSlots, then the real and imaginary parts of the coefficients.
@@ -508,8 +565,8 @@ impl Bootstrapper {
         eval.mul_by_i(c, b)?;
         phases.coeffs_to_slots = lap();
         // EvalMod of each: a holds the real parts, b the imaginary parts.
-        self.eval_mod(a, c, polynomial)?;
-        self.eval_mod(b, a, polynomial)?;
+        self.eval_mod(a, c, half, polynomial)?;
+        self.eval_mod(b, a, half, polynomial)?;
         phases.eval_mod = lap();
         eval.mul_by_i(a, b)?;
         eval.add_assign(c, b, s)?;
@@ -579,20 +636,39 @@ impl Bootstrapper {
         Ok(())
     }
 
-    /// `out = sin(2 pi K x)` slot-wise for real `x` in `[-1, 1]`: the interpolated scaled cosine,
-    /// then the double angles.
-    fn eval_mod(&self, x: &Ciphertext, out: &mut Ciphertext, scratch: &mut PolynomialScratch) -> Result<(), CkksError> {
+    /// `out = sin(2 pi K x)` slot-wise for real `x` in `[-1, 1]` (half that with [`Half::Yes`]):
+    /// the interpolated scaled cosine, then the double angles `v -> 2 v^2 - 1`, the last one
+    /// `v -> v^2 - 1/2` for half the value.
+    fn eval_mod(
+        &self,
+        x: &Ciphertext,
+        out: &mut Ciphertext,
+        half: Half,
+        scratch: &mut PolynomialScratch,
+    ) -> Result<(), CkksError> {
         let eval = &self.eval;
         eval.evaluate_polynomial(x, &self.params.sine, out, scratch)?;
         let s = &mut scratch.eval;
         let tmp = &mut scratch.giant;
-        for _ in 0..self.params.literal.double_angles {
+        let angles = self.params.literal.double_angles;
+        for i in 0..angles {
             eval.mul_relin(out, out, tmp, s)?;
             eval.rescale_assign(tmp, s)?;
-            eval.mul_int(tmp, 2, out, s)?;
-            eval.add_const(out, (-1.0).into(), tmp, s)?;
-            std::mem::swap(out, tmp);
+            if half == Half::Yes && i + 1 == angles {
+                eval.add_const(tmp, (-0.5).into(), out, s)?;
+            } else {
+                eval.mul_int(tmp, 2, out, s)?;
+                eval.add_const(out, (-1.0).into(), tmp, s)?;
+                std::mem::swap(out, tmp);
+            }
         }
         Ok(())
     }
+}
+
+/// Whether EvalMod ends at half the sine: what a paired bootstrapping needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    No,
+    Yes,
 }

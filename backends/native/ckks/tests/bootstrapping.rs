@@ -130,6 +130,37 @@ fn bootstrapping_recovers_random_slots_from_any_level() {
 }
 
 #[test]
+fn two_real_ciphertexts_share_one_bootstrapping() {
+    let mut f = Fixture::new();
+    let real = |f: &mut Fixture| -> Vec<Complex64> { f.random().iter().map(|v| Complex64::new(v.re, 0.0)).collect() };
+    // Different levels: each is lowered to level 0 on its own.
+    let (a, b) = (real(&mut f), real(&mut f));
+    let (ca, cb) = (f.encrypt(&a, 2), f.encrypt(&b, 0));
+    let params = f.bp.params().clone();
+    let mut out_a = Ciphertext::new(&params, 0, f.bp.slots());
+    let mut out_b = Ciphertext::new(&params, 0, f.bp.slots());
+    f.boot
+        .bootstrap_real_pair(&ca, &cb, &mut out_a, &mut out_b, &mut f.scratch)
+        .unwrap();
+    for (name, want, out) in [("a", &a, &out_a), ("b", &b, &out_b)] {
+        assert_eq!(
+            (out.level(), out.scale()),
+            (f.bp.work_level(), params.scale_at(f.bp.work_level()))
+        );
+        let p = Precision::of(want, &f.decrypt(out));
+        eprintln!("{name} of a pair: {p:?}");
+        assert!(p.mean_bits >= 23.0 && p.min_bits >= 21.0, "{name}: {p:?}");
+    }
+    // A ciphertext of another slot count is refused, as alone.
+    let sparse = Ciphertext::new(&params, 1, f.bp.slots() / 2);
+    assert!(matches!(
+        f.boot
+            .bootstrap_real_pair(&ca, &sparse, &mut out_a, &mut out_b, &mut f.scratch),
+        Err(CkksError::SlotMismatch(..))
+    ));
+}
+
+#[test]
 fn sparse_slots_bootstrap_through_the_trace() {
     for log_slots in [4, 9, 10] {
         let lit = BootstrapParametersLiteral {
@@ -231,6 +262,10 @@ fn literals_that_cannot_bootstrap_are_refused() {
         },
         BootstrapParametersLiteral {
             sine_degree: 100_000,
+            ..base.clone()
+        },
+        BootstrapParametersLiteral {
+            double_angles: 0,
             ..base.clone()
         },
     ];

@@ -318,6 +318,29 @@ impl NativeCloud {
         out
     }
 
+    /// Runs `f` with the bootstrapper and a scratch from its pool; refused on a set that does
+    /// not bootstrap.
+    fn with_bootstrapper(
+        &self,
+        f: impl FnOnce(&Bootstrapper, &mut BootstrapScratch) -> Result<(), CkksError>,
+    ) -> Result<(), BackendError> {
+        let Engine::Bootstrapper(boot) = &self.engine else {
+            return Err(BackendError::Unsupported {
+                backend: "native",
+                operation: "bootstrap",
+                reason: format!("`{}` is not a bootstrappable set (boot-n16 is)", self.name),
+            });
+        };
+        let taken = self.bootstrap_pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut scratch = taken.unwrap_or_else(|| BootstrapScratch::new(boot.params()));
+        let result = f(boot, &mut scratch).map_err(error);
+        self.bootstrap_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(scratch);
+        result
+    }
+
     fn output(&self, like: &Ciphertext) -> Ciphertext {
         Ciphertext::new(&self.params, like.level(), like.slots())
     }
@@ -483,22 +506,16 @@ impl Cloud for NativeCloud {
     }
 
     fn bootstrap(&self, a: &Ciphertext) -> Result<Ciphertext, BackendError> {
-        let Engine::Bootstrapper(boot) = &self.engine else {
-            return Err(BackendError::Unsupported {
-                backend: "native",
-                operation: "bootstrap",
-                reason: format!("`{}` is not a bootstrappable set (boot-n16 is)", self.name),
-            });
-        };
-        let taken = self.bootstrap_pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut scratch = taken.unwrap_or_else(|| BootstrapScratch::new(boot.params()));
         let mut out = self.output(a);
-        let result = boot.bootstrap(a, &mut out, &mut scratch).map_err(error);
-        self.bootstrap_pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(scratch);
-        result.map(|()| out)
+        self.with_bootstrapper(|boot, scratch| boot.bootstrap(a, &mut out, scratch))?;
+        Ok(out)
+    }
+
+    /// One bootstrapping of `a + i b` (the slots are real): [`Bootstrapper::bootstrap_real_pair`].
+    fn bootstrap_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), BackendError> {
+        let (mut out_a, mut out_b) = (self.output(a), self.output(b));
+        self.with_bootstrapper(|boot, scratch| boot.bootstrap_real_pair(a, b, &mut out_a, &mut out_b, scratch))?;
+        Ok((out_a, out_b))
     }
 
     fn keys_to_bytes(&self) -> Result<Vec<u8>, BackendError> {
