@@ -480,7 +480,10 @@ impl Bootstrapper {
 
     /// `out_a`, `out_b` = `a`, `b` with their levels restored, as [`Self::bootstrap`] would
     /// give them, for the price of one bootstrapping and a conjugation: `a` and `b` must hold
-    /// real slots. It bootstraps `h = a + i b` at half its value (EvalMod's last double angle
+    /// real slots, imaginary parts included: the imaginary part of `a` lands in `b` and that of
+    /// `b` in `a`. Fresh encryptions and products of them qualify; values out of a steep
+    /// polynomial (a comparison, an inverse) carry its derivative times their imaginary noise
+    /// and must be made real first. It bootstraps `h = a + i b` at half its value (EvalMod's last double angle
     /// `v^2 - 1/2` in place of `2 v^2 - 1`, no level), then
     ///
     /// ```text
