@@ -474,8 +474,12 @@ impl Bootstrapper {
         out: &mut Ciphertext,
         scratch: &mut BootstrapScratch,
     ) -> Result<(), CkksError> {
+        let start = Instant::now();
         self.to_level_zero(ct, &mut scratch.a, &mut scratch.eval)?;
-        self.refresh_level_zero(Half::No, out, scratch)
+        let lowering = start.elapsed().as_secs_f64();
+        self.refresh_level_zero(Half::No, out, scratch)?;
+        scratch.phases.mod_raise += lowering;
+        Ok(())
     }
 
     /// `out_a`, `out_b` = `a`, `b` with their levels restored, as [`Self::bootstrap`] would
@@ -483,8 +487,8 @@ impl Bootstrapper {
     /// real slots, imaginary parts included: the imaginary part of `a` lands in `b` and that of
     /// `b` in `a`. Fresh encryptions and products of them qualify; values out of a steep
     /// polynomial (a comparison, an inverse) carry its derivative times their imaginary noise
-    /// and must be made real first. It bootstraps `h = a + i b` at half its value (EvalMod's last double angle
-    /// `v^2 - 1/2` in place of `2 v^2 - 1`, no level), then
+    /// and must be made real first. It bootstraps `h = a + i b` at half its value (EvalMod's
+    /// last double angle `v^2 - 1/2` in place of `2 v^2 - 1`, no level), then
     ///
     /// ```text
     /// a = h / 2 + conj(h / 2),    b = i (conj(h / 2) - h / 2).
@@ -501,11 +505,14 @@ impl Bootstrapper {
         scratch: &mut BootstrapScratch,
     ) -> Result<(), CkksError> {
         let eval = &self.eval;
+        let start = Instant::now();
         self.to_level_zero(a, &mut scratch.a, &mut scratch.eval)?;
         self.to_level_zero(b, &mut scratch.b, &mut scratch.eval)?;
         eval.mul_by_i(&scratch.b, &mut scratch.c)?;
         eval.add_assign(&mut scratch.a, &scratch.c, &mut scratch.eval)?;
+        let lowering = start.elapsed().as_secs_f64();
         self.refresh_level_zero(Half::Yes, out_a, scratch)?;
+        scratch.phases.mod_raise += lowering;
         let BootstrapScratch { eval: s, b, c, .. } = scratch;
         eval.conjugate(out_a, c, s)?;
         eval.sub(c, out_a, b, s)?;
