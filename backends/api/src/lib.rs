@@ -201,9 +201,9 @@ pub trait Cloud: Send + Sync {
 
     /// Two ciphertexts with their levels restored, as [`Cloud::bootstrap`] gives them, in one
     /// bootstrapping where the backend can share one between two ciphertexts of real slots
-    /// (native: `a + i b`); two bootstrappings otherwise. On CKKS the slots' imaginary parts,
-    /// which decryption drops, cross over (that of `a` into `b` and back): only for values whose
-    /// imaginary noise no circuit has amplified.
+    /// (native: `Re(a) + i Re(b)`); two bootstrappings otherwise. The slots' imaginary parts,
+    /// which decryption drops anyway, are dropped first, so that none crosses over from one
+    /// ciphertext to the other.
     fn bootstrap_pair(
         &self,
         a: &Self::Ciphertext,

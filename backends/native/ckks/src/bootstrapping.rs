@@ -37,8 +37,9 @@
 //!    one (all slots equal to one, say) keeps about 17 bits. A larger ratio trades this for
 //!    noise: every bit of `q_0 / S_0` multiplies EvalMod's noise by two.
 //!
-//!    Two ciphertexts of real slots share one bootstrapping as `a + i b`
-//!    ([`Bootstrapper::bootstrap_real_pair`]), EvalMod then ending at half the sine.
+//!    EvalMod can end at any multiple `alpha` of the sine for free ([`EvalMod`]): two
+//!    ciphertexts of real slots share one bootstrapping as `2 (a + i b)` at `alpha = 1/4`
+//!    ([`Bootstrapper::bootstrap_real_pair`]).
 //! 6. **SlotsToCoeffs** of `re + i im` ([`HomomorphicDft`], `stc_levels` levels), scaled by
 //!    `q_0 / (2 pi S_0)`: the slots of `mu`, on the canonical scale of the top work level.
 //!
@@ -371,6 +372,41 @@ impl BootstrapKeys {
     }
 }
 
+/// EvalMod ending at `alpha` times the sine: a scaled interpolant `u_0 = beta_0 c_0` and `r`
+/// steps `u_k = m_k u_(k-1)^2 - f_k`, `m_k` 1 or 2.
+///
+/// With `u_k = beta_k c_k`, `c_k = 2 c_(k-1)^2 - 1` the double angles and `beta_r = alpha`,
+/// a step holds when `f_k = beta_k` and `m_k beta_(k-1)^2 = 2 beta_k`. Going down from
+/// `beta_r`, `m_k = 2` while `beta_k >= 1` (then `beta_(k-1) = sqrt(beta_k)`, and `alpha = 1`
+/// is the plain double angle `2 v^2 - 1` throughout) and `m_k = 1` below (`beta_(k-1) =
+/// sqrt(2 beta_k)`), which keeps every `beta` near one. The factor costs no level: it moves
+/// into the constants and the interpolant's coefficients.
+#[derive(Debug, Clone)]
+struct EvalMod {
+    sine: Polynomial,
+    /// `(m_k, f_k)` for `k = 1 .. r`.
+    steps: Vec<(i64, f64)>,
+}
+
+impl EvalMod {
+    fn new(params: &BootstrapParameters, alpha: f64) -> Result<EvalMod, CkksError> {
+        let mut beta = alpha;
+        let mut steps = Vec::with_capacity(params.literal.double_angles);
+        for _ in 0..params.literal.double_angles {
+            let m = if beta >= 1.0 { 2 } else { 1 };
+            steps.push((m, beta));
+            beta = (2.0 * beta / m as f64).sqrt();
+        }
+        steps.reverse();
+        let (a, b) = params.sine.interval();
+        let coeffs: Vec<f64> = params.sine.coefficients().iter().map(|c| c * beta).collect();
+        Ok(EvalMod {
+            sine: Polynomial::chebyshev(coeffs, a, b)?,
+            steps,
+        })
+    }
+}
+
 /// The cloud's bootstrapping circuit: the evaluator, the encoded DFTs and the keys.
 #[derive(Debug)]
 pub struct Bootstrapper {
@@ -380,6 +416,9 @@ pub struct Bootstrapper {
     small: KeySwitcher,
     cts: EncodedDft,
     stc: EncodedDft,
+    /// EvalMod of one ciphertext (the sine itself) and of a pair (a quarter of it).
+    single: EvalMod,
+    pair: EvalMod,
 }
 
 /// Seconds each step of the last bootstrapping took (see the module documentation's steps).
@@ -452,6 +491,8 @@ impl Bootstrapper {
             encapsulation: keys.encapsulation,
             cts,
             stc,
+            single: EvalMod::new(params, 1.0)?,
+            pair: EvalMod::new(params, 0.25)?,
         })
     }
 
@@ -477,25 +518,26 @@ impl Bootstrapper {
         let start = Instant::now();
         self.to_level_zero(ct, &mut scratch.a, &mut scratch.eval)?;
         let lowering = start.elapsed().as_secs_f64();
-        self.refresh_level_zero(Half::No, out, scratch)?;
+        self.refresh_level_zero(&self.single, out, scratch)?;
         scratch.phases.mod_raise += lowering;
         Ok(())
     }
 
-    /// `out_a`, `out_b` = `a`, `b` with their levels restored, as [`Self::bootstrap`] would
-    /// give them, for the price of one bootstrapping and a conjugation: `a` and `b` must hold
-    /// real slots, imaginary parts included: the imaginary part of `a` lands in `b` and that of
-    /// `b` in `a`. Fresh encryptions and products of them qualify; values out of a steep
-    /// polynomial (a comparison, an inverse) carry its derivative times their imaginary noise
-    /// and must be made real first. It bootstraps `h = a + i b` at half its value (EvalMod's
-    /// last double angle `v^2 - 1/2` in place of `2 v^2 - 1`, no level), then
+    /// `out_a`, `out_b` = the real parts of `a`, `b` with their levels restored, as
+    /// [`Self::bootstrap`] would give them, for the price of one bootstrapping and three
+    /// conjugations (two at level 0). At level 0 it takes `2 Re(a)` and `2 Re(b)` (a conjugation
+    /// each), so that no imaginary part crosses over from one to the other (CKKS values out of a
+    /// steep polynomial carry their imaginary noise times its derivative), bootstraps
+    /// `2 h = 2 (Re(a) + i Re(b))` with EvalMod ending at a quarter of the sine (`h / 2`, no
+    /// level), and splits it:
     ///
     /// ```text
     /// a = h / 2 + conj(h / 2),    b = i (conj(h / 2) - h / 2).
     /// ```
     ///
     /// The bootstrapping error of `h` splits into its real part (in `a`) and its imaginary part
-    /// (in `b`): each keeps the precision of a bootstrapping alone.
+    /// (in `b`): each keeps about the precision of a bootstrapping alone, and both come out
+    /// real.
     pub fn bootstrap_real_pair(
         &self,
         a: &Ciphertext,
@@ -506,12 +548,25 @@ impl Bootstrapper {
     ) -> Result<(), CkksError> {
         let eval = &self.eval;
         let start = Instant::now();
-        self.to_level_zero(a, &mut scratch.a, &mut scratch.eval)?;
-        self.to_level_zero(b, &mut scratch.b, &mut scratch.eval)?;
-        eval.mul_by_i(&scratch.b, &mut scratch.c)?;
-        eval.add_assign(&mut scratch.a, &scratch.c, &mut scratch.eval)?;
+        {
+            let BootstrapScratch {
+                eval: s,
+                a: ra,
+                b: rb,
+                c,
+                ..
+            } = &mut *scratch;
+            self.to_level_zero(a, ra, s)?;
+            self.to_level_zero(b, rb, s)?;
+            for part in [&mut *ra, &mut *rb] {
+                eval.conjugate(part, c, s)?;
+                eval.add_assign(part, c, s)?;
+            }
+            eval.mul_by_i(rb, c)?;
+            eval.add_assign(ra, c, s)?;
+        }
         let lowering = start.elapsed().as_secs_f64();
-        self.refresh_level_zero(Half::Yes, out_a, scratch)?;
+        self.refresh_level_zero(&self.pair, out_a, scratch)?;
         scratch.phases.mod_raise += lowering;
         let BootstrapScratch { eval: s, b, c, .. } = scratch;
         eval.conjugate(out_a, c, s)?;
@@ -543,10 +598,10 @@ impl Bootstrapper {
     }
 
     /// The pipeline of the module documentation on `scratch.a` (at level 0, canonical scale),
-    /// into `out`; with [`Half::Yes`], at half the value.
+    /// into `out`, EvalMod by `eval_mod`.
     fn refresh_level_zero(
         &self,
-        half: Half,
+        eval_mod: &EvalMod,
         out: &mut Ciphertext,
         scratch: &mut BootstrapScratch,
     ) -> Result<(), CkksError> {
@@ -575,8 +630,8 @@ impl Bootstrapper {
         eval.mul_by_i(c, b)?;
         phases.coeffs_to_slots = lap();
         // EvalMod of each: a holds the real parts, b the imaginary parts.
-        self.eval_mod(a, c, half, polynomial)?;
-        self.eval_mod(b, a, half, polynomial)?;
+        self.eval_mod(a, c, eval_mod, polynomial)?;
+        self.eval_mod(b, a, eval_mod, polynomial)?;
         phases.eval_mod = lap();
         eval.mul_by_i(a, b)?;
         eval.add_assign(c, b, s)?;
@@ -646,39 +701,28 @@ impl Bootstrapper {
         Ok(())
     }
 
-    /// `out = sin(2 pi K x)` slot-wise for real `x` in `[-1, 1]` (half that with [`Half::Yes`]):
-    /// the interpolated scaled cosine, then the double angles `v -> 2 v^2 - 1`, the last one
-    /// `v -> v^2 - 1/2` for half the value.
+    /// `out = alpha sin(2 pi K x)` slot-wise for real `x` in `[-1, 1]`, by `eval_mod`'s scaled
+    /// interpolant and steps `u -> m u^2 - f` (see [`EvalMod`]).
     fn eval_mod(
         &self,
         x: &Ciphertext,
         out: &mut Ciphertext,
-        half: Half,
+        eval_mod: &EvalMod,
         scratch: &mut PolynomialScratch,
     ) -> Result<(), CkksError> {
         let eval = &self.eval;
-        eval.evaluate_polynomial(x, &self.params.sine, out, scratch)?;
+        eval.evaluate_polynomial(x, &eval_mod.sine, out, scratch)?;
         let s = &mut scratch.eval;
         let tmp = &mut scratch.giant;
-        let angles = self.params.literal.double_angles;
-        for i in 0..angles {
+        for &(m, f) in &eval_mod.steps {
             eval.mul_relin(out, out, tmp, s)?;
             eval.rescale_assign(tmp, s)?;
-            if half == Half::Yes && i + 1 == angles {
-                eval.add_const(tmp, (-0.5).into(), out, s)?;
-            } else {
-                eval.mul_int(tmp, 2, out, s)?;
-                eval.add_const(out, (-1.0).into(), tmp, s)?;
+            if m != 1 {
+                eval.mul_int(tmp, m, out, s)?;
                 std::mem::swap(out, tmp);
             }
+            eval.add_const(tmp, (-f).into(), out, s)?;
         }
         Ok(())
     }
-}
-
-/// Whether EvalMod ends at half the sine: what a paired bootstrapping needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Half {
-    No,
-    Yes,
 }

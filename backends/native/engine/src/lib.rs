@@ -511,7 +511,7 @@ impl Cloud for NativeCloud {
         Ok(out)
     }
 
-    /// One bootstrapping of `a + i b` (the slots are real): [`Bootstrapper::bootstrap_real_pair`].
+    /// One bootstrapping of `Re(a) + i Re(b)`: [`Bootstrapper::bootstrap_real_pair`].
     fn bootstrap_pair(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), BackendError> {
         let (mut out_a, mut out_b) = (self.output(a), self.output(b));
         self.with_bootstrapper(|boot, scratch| boot.bootstrap_real_pair(a, b, &mut out_a, &mut out_b, scratch))?;
