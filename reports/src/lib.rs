@@ -101,8 +101,12 @@ pub struct OpsPerStep {
     /// The rotations done in hoisted batches (a part of `rotations`).
     pub hoisted_rotations: f64,
     pub additions: f64,
-    /// Bootstraps, or client refreshes where the run refreshes through the client.
+    /// Bootstraps, or client rounds where the run refreshes through the client (a paired
+    /// bootstrapping or a round of two ciphertexts counts once).
     pub refreshes: f64,
+    /// The ciphertexts those refreshes restored: up to twice `refreshes`.
+    #[serde(default)]
+    pub refreshed_ciphertexts: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

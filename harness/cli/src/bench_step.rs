@@ -196,7 +196,11 @@ impl OnBackend for TimeSteps<'_> {
         let mut started = Instant::now();
         state.run_epoch(&cloud, &levels, &plan, &data, &mut |event| {
             if let TrainingEvent::Step {
-                step, times, counts, ..
+                step,
+                times,
+                counts,
+                refresh: refreshed,
+                ..
             } = event
             {
                 let StepTimes {
@@ -211,7 +215,7 @@ impl OnBackend for TimeSteps<'_> {
                     softmax_s: softmax.as_secs_f64(),
                     update_s: update.as_secs_f64(),
                     refresh_s: refresh.as_secs_f64(),
-                    ops: ops(counts, counts.bootstraps, 1.0),
+                    ops: ops(counts, &refreshed, 1.0),
                 });
                 bar.set_position(step as u64);
                 bar.set_message(format!("{} bootstraps last step", counts.bootstraps));

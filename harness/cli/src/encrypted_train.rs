@@ -11,7 +11,7 @@ use blindtuner_backend::plain::PlainBackend;
 use blindtuner_backend::{Backend, Capabilities};
 use blindtuner_encrypted::EncryptedError;
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
-use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh as RefreshCircuit};
+use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh as RefreshCircuit, RefreshStats};
 use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingStats, read_loss, train};
 use blindtuner_features::{FeatureSplits, Matrix};
 use blindtuner_native::NativeBackend;
@@ -211,8 +211,8 @@ fn report(
         cloud_key_bytes: None,
         upload_ciphertexts: outcome.upload_ciphertexts,
         upload_bytes: outcome.upload_bytes,
-        ops_per_step: ops(run.step_counts, run.step_refreshes, steps),
-        ops_total: ops(run.counts, run.refresh.refreshes, 1.0),
+        ops_per_step: ops(run.step_counts, &run.step_refresh, steps),
+        ops_total: ops(run.counts, &run.refresh, 1.0),
         client_rounds: run.refresh.client_rounds,
         client_bytes: run.refresh.client_bytes,
         approximate_plain,
@@ -273,8 +273,9 @@ fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
     -err.log2()
 }
 
-/// Counts over `per`, with `refreshes` (bootstraps or client rounds).
-pub fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
+/// Counts over `per`, with the refreshes (bootstraps or client rounds) and the ciphertexts they
+/// refreshed.
+pub fn ops(c: OpCounts, refresh: &RefreshStats, per: f64) -> OpsPerStep {
     OpsPerStep {
         mul: c.mul as f64 / per,
         relinearizations: c.relinearizations as f64 / per,
@@ -283,7 +284,8 @@ pub fn ops(c: OpCounts, refreshes: u64, per: f64) -> OpsPerStep {
         rotations: c.rotations as f64 / per,
         hoisted_rotations: c.hoisted_rotations as f64 / per,
         additions: c.additions as f64 / per,
-        refreshes: refreshes as f64 / per,
+        refreshes: refresh.refreshes as f64 / per,
+        refreshed_ciphertexts: refresh.ciphertexts as f64 / per,
     }
 }
 

@@ -9,6 +9,10 @@
 //! * [`ClientRefresh`]: an explicit interactive round, the client decrypting and re-encrypting a
 //!   ciphertext (the only way for SEAL); every round and its bytes both ways are counted.
 //!
+//! Both refresh two ciphertexts for the price of one where they can ([`Refresh::refresh_pair`]:
+//! one bootstrapping of `Re(a) + i Re(b)`, or one round carrying both), and
+//! [`Levels::ready_many`] pairs whatever it finds short.
+//!
 //! Refreshed values must stay small: bootstrapping keeps about 20 bits for values of magnitude
 //! up to 1 and degrades beyond. The circuits refresh only values they keep in `[-2, 2]`
 //! (normalised logits, comparisons, probabilities, weights divided by their scale).
@@ -24,8 +28,11 @@ use crate::EncryptedError;
 /// What refreshes cost so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RefreshStats {
-    /// Ciphertexts refreshed (bootstraps or client rounds).
+    /// Refreshes: bootstraps (a paired one counted once) or client rounds.
     pub refreshes: u64,
+    /// Ciphertexts refreshed: two for a paired refresh.
+    #[serde(default)]
+    pub ciphertexts: u64,
     /// Interactive rounds with the client (zero for bootstrapping).
     pub client_rounds: u64,
     /// Bytes that travelled for those rounds, both ways.
@@ -41,6 +48,7 @@ impl std::ops::Sub for RefreshStats {
     fn sub(self, o: RefreshStats) -> RefreshStats {
         RefreshStats {
             refreshes: self.refreshes - o.refreshes,
+            ciphertexts: self.ciphertexts - o.ciphertexts,
             client_rounds: self.client_rounds - o.client_rounds,
             client_bytes: self.client_bytes - o.client_bytes,
             time: self.time.saturating_sub(o.time),
@@ -51,6 +59,7 @@ impl std::ops::Sub for RefreshStats {
 impl std::ops::AddAssign for RefreshStats {
     fn add_assign(&mut self, o: RefreshStats) {
         self.refreshes += o.refreshes;
+        self.ciphertexts += o.ciphertexts;
         self.client_rounds += o.client_rounds;
         self.client_bytes += o.client_bytes;
         self.time += o.time;
@@ -61,14 +70,17 @@ impl std::ops::AddAssign for RefreshStats {
 #[derive(Debug, Default)]
 struct Counters {
     refreshes: AtomicU64,
+    ciphertexts: AtomicU64,
     client_rounds: AtomicU64,
     client_bytes: AtomicU64,
     nanos: AtomicU64,
 }
 
 impl Counters {
-    fn record(&self, start: Instant, client_bytes: Option<u64>) {
+    /// One refresh of `ciphertexts` ciphertexts, begun at `start`; `client_bytes` for a round.
+    fn record(&self, start: Instant, ciphertexts: u64, client_bytes: Option<u64>) {
         self.refreshes.fetch_add(1, Ordering::Relaxed);
+        self.ciphertexts.fetch_add(ciphertexts, Ordering::Relaxed);
         if let Some(bytes) = client_bytes {
             self.client_rounds.fetch_add(1, Ordering::Relaxed);
             self.client_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -80,6 +92,7 @@ impl Counters {
     fn stats(&self) -> RefreshStats {
         RefreshStats {
             refreshes: self.refreshes.load(Ordering::Relaxed),
+            ciphertexts: self.ciphertexts.load(Ordering::Relaxed),
             client_rounds: self.client_rounds.load(Ordering::Relaxed),
             client_bytes: self.client_bytes.load(Ordering::Relaxed),
             time: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
@@ -91,6 +104,9 @@ impl Counters {
 pub trait Refresh<Ct>: Sync {
     /// The same values with [`Refresh::levels`] levels.
     fn refresh(&self, ct: &Ct) -> Result<Ct, EncryptedError>;
+
+    /// The same for two ciphertexts of real values, in one refresh.
+    fn refresh_pair(&self, a: &Ct, b: &Ct) -> Result<(Ct, Ct), EncryptedError>;
 
     /// Levels of a refreshed ciphertext.
     fn levels(&self) -> usize;
@@ -133,7 +149,19 @@ impl<C: Cloud> Refresh<C::Ciphertext> for Bootstrap<'_, C> {
     fn refresh(&self, ct: &C::Ciphertext) -> Result<C::Ciphertext, EncryptedError> {
         let start = Instant::now();
         let fresh = self.cloud.bootstrap(ct)?;
-        self.counters.record(start, None);
+        self.counters.record(start, 1, None);
+        Ok(fresh)
+    }
+
+    /// [`Cloud::bootstrap_pair`]: one bootstrapping where the backend shares one.
+    fn refresh_pair(
+        &self,
+        a: &C::Ciphertext,
+        b: &C::Ciphertext,
+    ) -> Result<(C::Ciphertext, C::Ciphertext), EncryptedError> {
+        let start = Instant::now();
+        let fresh = self.cloud.bootstrap_pair(a, b)?;
+        self.counters.record(start, 2, None);
         Ok(fresh)
     }
 
@@ -172,25 +200,60 @@ impl<'a, B: Backend> ClientRefresh<'a, B> {
     }
 }
 
+impl<B: Backend> ClientRefresh<'_, B>
+where
+    B::Client: Send,
+{
+    /// One round: the cloud sends `cts`, the client decrypts each and sends back fresh
+    /// encryptions of the same values.
+    fn round<const K: usize>(&self, cts: [&B::Ciphertext; K]) -> Result<[B::Ciphertext; K], EncryptedError> {
+        let start = Instant::now();
+        let sent = cts
+            .iter()
+            .map(|ct| self.backend.ciphertext_to_bytes(ct))
+            .collect::<Result<Vec<_>, _>>()?;
+        let received = {
+            let mut client = self
+                .client
+                .lock()
+                .map_err(|_| EncryptedError::Unsupported("the client failed during an earlier refresh".into()))?;
+            sent.iter()
+                .map(|bytes| {
+                    let values = client.decrypt(&self.backend.ciphertext_from_bytes(bytes)?)?;
+                    self.backend.ciphertext_to_bytes(&client.encrypt(&values)?)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let bytes = sent.iter().chain(&received).map(|b| b.len() as u64).sum();
+        let fresh = received
+            .iter()
+            .map(|bytes| self.backend.ciphertext_from_bytes(bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.counters.record(start, K as u64, Some(bytes));
+        Ok(fresh
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one fresh ciphertext per ciphertext sent")))
+    }
+}
+
 impl<B: Backend> Refresh<B::Ciphertext> for ClientRefresh<'_, B>
 where
     B: Sync,
     B::Client: Send,
 {
     fn refresh(&self, ct: &B::Ciphertext) -> Result<B::Ciphertext, EncryptedError> {
-        let start = Instant::now();
-        let sent = self.backend.ciphertext_to_bytes(ct)?;
-        let received = {
-            let mut client = self
-                .client
-                .lock()
-                .map_err(|_| EncryptedError::Unsupported("the client failed during an earlier refresh".into()))?;
-            let values = client.decrypt(&self.backend.ciphertext_from_bytes(&sent)?)?;
-            self.backend.ciphertext_to_bytes(&client.encrypt(&values)?)?
-        };
-        let fresh = self.backend.ciphertext_from_bytes(&received)?;
-        self.counters.record(start, Some((sent.len() + received.len()) as u64));
+        let [fresh] = self.round([ct])?;
         Ok(fresh)
+    }
+
+    /// Both in one round.
+    fn refresh_pair(
+        &self,
+        a: &B::Ciphertext,
+        b: &B::Ciphertext,
+    ) -> Result<(B::Ciphertext, B::Ciphertext), EncryptedError> {
+        let [a, b] = self.round([a, b])?;
+        Ok((a, b))
     }
 
     fn levels(&self) -> usize {
@@ -243,6 +306,29 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         self.refresh.is_some()
     }
 
+    /// The refresh that can give an input of `circuit` with `available` levels the `needed`
+    /// ones it lacks, or the error saying why none can.
+    fn refresher(
+        &self,
+        circuit: &'static str,
+        needed: usize,
+        available: usize,
+    ) -> Result<&'a dyn Refresh<Ct>, EncryptedError> {
+        match self.refresh {
+            Some(r) if r.levels() >= needed => Ok(r),
+            Some(r) => Err(EncryptedError::Levels {
+                circuit,
+                needed,
+                available: r.levels(),
+            }),
+            None => Err(EncryptedError::Levels {
+                circuit,
+                needed,
+                available,
+            }),
+        }
+    }
+
     /// `ct` with at least `needed` levels for the next stage of `circuit`: itself if it has
     /// them, refreshed otherwise.
     pub fn ready<C: Cloud<Ciphertext = Ct>>(
@@ -256,19 +342,43 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         if available >= needed {
             return Ok(ct);
         }
-        match self.refresh {
-            Some(r) if r.levels() >= needed => r.refresh(&ct),
-            Some(r) => Err(EncryptedError::Levels {
-                circuit,
-                needed,
-                available: r.levels(),
-            }),
-            None => Err(EncryptedError::Levels {
-                circuit,
-                needed,
-                available,
-            }),
+        self.refresher(circuit, needed, available)?.refresh(&ct)
+    }
+
+    /// The levels `ct` would have after [`Levels::ready`] for `needed` (without refreshing it).
+    pub fn level_after<C: Cloud<Ciphertext = Ct>>(&self, cloud: &C, ct: &Ct, needed: usize) -> usize {
+        match (cloud.level(ct), self.refresh) {
+            (available, Some(r)) if available < needed => r.levels(),
+            (available, _) => available,
         }
+    }
+
+    /// [`Levels::ready`] for every `(ciphertext, levels needed)` of `cts`, in order, the short
+    /// ones refreshed two at a time ([`Refresh::refresh_pair`]): `ceil(k / 2)` refreshes for `k`
+    /// short ciphertexts. The values must be real (CKKS: their imaginary parts are dropped).
+    pub fn ready_many<C: Cloud<Ciphertext = Ct>>(
+        &self,
+        cloud: &C,
+        circuit: &'static str,
+        cts: Vec<(Ct, usize)>,
+    ) -> Result<Vec<Ct>, EncryptedError> {
+        let mut short = Vec::new();
+        let mut out = Vec::with_capacity(cts.len());
+        for (i, (ct, needed)) in cts.into_iter().enumerate() {
+            let available = cloud.level(&ct);
+            if available < needed {
+                short.push((i, self.refresher(circuit, needed, available)?));
+            }
+            out.push(ct);
+        }
+        for pair in short.chunks(2) {
+            match *pair {
+                [(i, r), (j, _)] => (out[i], out[j]) = r.refresh_pair(&out[i], &out[j])?,
+                [(i, r)] => out[i] = r.refresh(&out[i])?,
+                _ => unreachable!("chunks of one or two"),
+            }
+        }
+        Ok(out)
     }
 
     /// `ct` ready for a stage that needs `needed` levels from it now and `whole` to its end:
@@ -289,7 +399,7 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         }
     }
 
-    /// [`Levels::ready`] for every ciphertext of `cts`.
+    /// [`Levels::ready_many`] for every ciphertext of `cts`, each needing `needed` levels.
     pub fn ready_all<C: Cloud<Ciphertext = Ct>>(
         &self,
         cloud: &C,
@@ -297,8 +407,6 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         cts: &[Ct],
         needed: usize,
     ) -> Result<Vec<Ct>, EncryptedError> {
-        cts.iter()
-            .map(|ct| self.ready(cloud, circuit, ct.clone(), needed))
-            .collect()
+        self.ready_many(cloud, circuit, cts.iter().map(|ct| (ct.clone(), needed)).collect())
     }
 }

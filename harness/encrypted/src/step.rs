@@ -14,11 +14,14 @@
 //! no level.
 //!
 //! Levels: without a refresh, a step takes [`step_depth`] levels from the weights. With one,
-//! only `v_{t+1}` is refreshed (the momentum `v_t` is kept at the refreshed level; `w_{t+1}`
-//! derives from both in one level), before the step ends, with the levels the next forward pass
-//! needs; the softmax refreshes its own values, and the errors `P - Y` are refreshed if DiagATB
-//! would run short. Fresh features need [`step_depth`]` - 1` levels without a refresh, two with
-//! one (they are never refreshed: a client uploads them once).
+//! the softmax refreshes its own values, and the errors `P - Y` are refreshed if DiagATB would
+//! run short. The weights must leave the step with the levels the next forward pass needs
+//! (`v_{t+1}` feeds the momentum too; `w_{t+1}` derives from `v_t` and `v_{t+1}` in one level).
+//! When `w_t` is too short to give `v_{t+1} = w_t + step` those levels and the errors are being
+//! refreshed anyway, `w_t` joins them (paired refreshes: [`Levels::ready_many`]), which is where
+//! its refresh costs least; otherwise `v_{t+1}` is refreshed when it runs short. Fresh features
+//! need [`step_depth`]` - 1` levels without a refresh, two with one (they are never refreshed: a
+//! client uploads them once).
 
 use std::time::{Duration, Instant};
 
@@ -258,11 +261,29 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             .blocks()
             .iter()
             .zip(labels.blocks())
-            .map(|(p, y)| {
-                let e = cloud.sub(p, y)?;
-                levels.ready(cloud, "DiagATB", e, DIAG_ATB_DEPTH + COMPACT_DEPTH)
-            })
-            .collect::<Result<Vec<_>, EncryptedError>>()?;
+            .map(|(p, y)| cloud.sub(p, y))
+            .collect::<Result<Vec<_>, _>>()?;
+        let gradient_needs = DIAG_ATB_DEPTH + COMPACT_DEPTH;
+        let update_needs = 1 + FORWARD_LEVELS;
+        // The gradient's level, once the errors are ready for DiagATB.
+        let gradient_level = errors
+            .iter()
+            .map(|e| levels.level_after(cloud, e, gradient_needs))
+            .min()
+            .unwrap_or(0)
+            .saturating_sub(gradient_needs);
+        let errors_refreshed = errors.iter().any(|e| cloud.level(e) < gradient_needs);
+        let join = levels.refreshes() && errors_refreshed && gradient_level >= update_needs;
+        let count = errors.len();
+        let mut ready = errors.into_iter().map(|e| (e, gradient_needs)).collect::<Vec<_>>();
+        if join {
+            ready.extend(self.weights.cts().iter().map(|w| (w.clone(), update_needs)));
+        }
+        let mut errors = levels.ready_many(cloud, "DiagATB", ready)?;
+        let weights = errors.split_off(count);
+        if join {
+            self.weights = self.weights.with_cts(weights)?;
+        }
         clock.lap(&mut times, |t| &mut t.update);
         let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / (x.rows() as f64 * self.scale))?;
         let step = CompactWeights::pack(cloud, &step)?;
@@ -274,7 +295,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         for ((w, v), g) in self.weights.cts().iter().zip(self.previous.cts()).zip(step.cts()) {
             let mut v_next = cloud.add(w, g)?;
             if levels.refreshes() {
-                v_next = levels.ready(cloud, "the weight update", v_next, 1 + FORWARD_LEVELS)?;
+                v_next = levels.ready(cloud, "the weight update", v_next, update_needs)?;
             }
             weights.push(if gamma == 0.0 {
                 v_next.clone()

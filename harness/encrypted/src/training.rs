@@ -273,14 +273,23 @@ where
         let p = model.probabilities(cloud, levels, softmax, &batch.x)?;
         let (shape, classes) = (p.shape(), p.classes());
         let c = padded_classes(classes)?;
-        for (r, (p, y)) in p.blocks().iter().zip(batch.labels.blocks()).enumerate() {
-            let e = levels.ready(cloud, "the validation loss", cloud.sub(p, y)?, 2)?;
+        let errors = p
+            .blocks()
+            .iter()
+            .zip(batch.labels.blocks())
+            .map(|(p, y)| Ok((cloud.sub(p, y)?, 2)))
+            .collect::<Result<Vec<_>, EncryptedError>>()?;
+        for (r, e) in levels
+            .ready_many(cloud, "the validation loss", errors)?
+            .iter()
+            .enumerate()
+        {
             // Real classes of real samples, each term divided by the sample count.
             let mask = shape.slots_from(|i, u| {
                 let real = u < c && r * shape.rows() + i < batch.x.rows() && (i + u) % c < classes;
                 if real { 1.0 / samples as f64 } else { 0.0 }
             });
-            let term = cloud.mul_plain(&cloud.mul(&e, &e)?, &mask)?;
+            let term = cloud.mul_plain(&cloud.mul(e, e)?, &mask)?;
             total = Some(accumulate(cloud, total, term)?);
         }
     }
@@ -311,6 +320,7 @@ pub enum TrainingEvent<'a, Ct> {
         total: usize,
         times: StepTimes,
         counts: OpCounts,
+        refresh: RefreshStats,
     },
     /// An epoch finished with this verdict on its weights.
     Epoch {
@@ -345,7 +355,8 @@ pub struct TrainingStats {
     /// The operations of the steps alone.
     pub step_counts: OpCounts,
     /// The refreshes (bootstraps or client rounds) of the steps alone.
-    pub step_refreshes: u64,
+    #[serde(default)]
+    pub step_refresh: RefreshStats,
     pub refresh: RefreshStats,
 }
 
@@ -396,12 +407,13 @@ impl<Ct: Clone> TrainingState<Ct> {
         let (epoch, total) = (self.stats.epochs_run + 1, plan.epochs * data.train.len());
         let run = &mut self.stats;
         for batch in &data.train {
-            let (before, refreshes) = (cloud.counts(), levels.stats().refreshes);
+            let (before, refreshes) = (cloud.counts(), levels.stats());
             let times = self
                 .model
                 .step(cloud, levels, &softmax, &batch.x, &batch.labels, plan.lr)?;
             let counts = cloud.counts() - before;
-            run.step_refreshes += levels.stats().refreshes - refreshes;
+            let refresh = levels.stats() - refreshes;
+            run.step_refresh += refresh;
             run.steps += 1;
             run.times += times;
             run.step_counts = run.step_counts + counts;
@@ -411,6 +423,7 @@ impl<Ct: Clone> TrainingState<Ct> {
                 total,
                 times,
                 counts,
+                refresh,
             });
         }
         run.epochs_run = epoch;

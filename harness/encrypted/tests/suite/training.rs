@@ -212,7 +212,8 @@ fn bits(a: &Matrix, b: &Matrix) -> f64 {
 
 #[test]
 fn native_training_with_bootstrapping_follows_plain() {
-    let data = blobs(32, 4);
+    // Four steps: in the fourth, the weights run short and join the errors' refresh.
+    let data = blobs(128, 4);
     // The toy bootstrapping set with the 9 work levels of boot-n16.
     let backend = NativeBackend::named("boot-toy-n12-w9").unwrap();
     let slots = backend.capabilities().slots;
@@ -221,17 +222,26 @@ fn native_training_with_bootstrapping_follows_plain() {
     let run = train_on(&backend, Refreshing::Bootstrap, &data, &plan);
     let precision = bits(&run.weights, &want.weights);
     eprintln!(
-        "boot-toy-n12, {} steps: weights to {precision:.1} bits of plain's (largest {:.2}), Brier {:?} against {:?}, {}",
+        "boot-toy-n12, {} steps: weights to {precision:.1} bits of plain's (largest {:.2}), Brier {:?} against {:?}, {}, {:?}",
         data.len().div_ceil(32),
         want.weights.data.iter().map(|v| v.abs()).fold(0.0, f64::max),
         run.losses,
         want.losses,
-        run.counts
+        run.counts,
+        run.refresh
     );
     assert_eq!(run.counts.bootstraps, want.counts.bootstraps);
+    assert_eq!(run.refresh.ciphertexts, want.refresh.ciphertexts);
+    assert!(
+        run.refresh.ciphertexts > run.refresh.refreshes,
+        "no paired refresh: {:?}",
+        run.refresh
+    );
     // Bootstrapping keeps about 20 bits of the weights divided by M = 8, and the errors P - Y
-    // are refreshed once so that the gradient can be packed: 17.7 bits measured.
-    assert!(precision > 17.0, "{precision}");
+    // are refreshed once so that the gradient can be packed: 17.7 bits measured after one
+    // step, 15.4 after four (the same with the weights refreshed apart: NAG's momentum
+    // accumulates the noise, not the pairing).
+    assert!(precision > 14.5, "{precision}");
     assert!((run.losses[0] - want.losses[0]).abs() < 1e-3);
 }
 
