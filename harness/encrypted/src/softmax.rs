@@ -226,6 +226,15 @@ impl Softmax {
         Self::build(classes, shape, true)
     }
 
+    /// The block shape for a batch of `batch` rows: HETAL's ([`BlockShape::hetal`]), its rows
+    /// cut, where needed, so that each holds the two periods of classes the circuit needs.
+    pub fn block_shape(batch: usize, classes: usize, slots: usize) -> Result<BlockShape, EncryptedError> {
+        let hetal = BlockShape::hetal(batch, classes, slots)?;
+        let periods = TILES * padded_classes(classes)?;
+        let rows = hetal.rows().min(slots / periods).max(1);
+        BlockShape::new(rows, slots / rows)
+    }
+
     fn build(classes: usize, shape: BlockShape, hetal: bool) -> Result<Softmax, EncryptedError> {
         let c = padded_classes(classes)?;
         if shape.cols() < 2 * c {

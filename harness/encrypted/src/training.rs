@@ -44,7 +44,8 @@ pub struct TrainingPlan {
 }
 
 impl TrainingPlan {
-    /// HETAL's block shape for `batch` rows in `slots` slots; the hyperparameters checked.
+    /// The softmax's block shape for `batch` rows in `slots` slots ([`Softmax::block_shape`]);
+    /// the hyperparameters checked.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         classes: usize,
@@ -67,7 +68,7 @@ impl TrainingPlan {
                 "the weight scale must be a positive number, not {weight_scale}"
             )));
         }
-        let shape = BlockShape::hetal(batch, classes, slots)?;
+        let shape = Softmax::block_shape(batch, classes, slots)?;
         if batch > shape.rows() {
             return Err(EncryptedError::Unsupported(format!(
                 "a batch of {batch} does not fit one block of {shape} ({} rows at most for {classes} classes in {slots} slots)",

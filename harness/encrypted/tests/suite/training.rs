@@ -263,3 +263,16 @@ fn native_training_with_client_refreshes_follows_plain() {
     assert!(run.refresh.client_bytes > 0);
     assert!(precision > 14.0, "{precision}");
 }
+
+#[test]
+fn a_plan_gives_every_row_two_periods_of_classes() {
+    // SEAL's 8,192 slots and ten classes: HETAL's shape would be 512 x 16, one period a row;
+    // the softmax needs two, so a block holds 256 rows.
+    let plan = TrainingPlan::new(10, 65, 256, 8192, 1.0, 1, None, 16.0).unwrap();
+    assert_eq!(plan.shape, BlockShape::new(256, 32).unwrap());
+    let e = TrainingPlan::new(10, 65, 512, 8192, 1.0, 1, None, 16.0).unwrap_err();
+    assert!(e.to_string().contains("256 rows at most"), "{e}");
+    // Where HETAL's shape has two periods already, it is kept: its MNIST block.
+    let hetal = TrainingPlan::new(10, 769, 1024, 1 << 15, 1.0, 1, None, 16.0).unwrap();
+    assert_eq!(hetal.shape, BlockShape::hetal(1024, 10, 1 << 15).unwrap());
+}
