@@ -15,6 +15,8 @@ use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::OnceLock;
 
+use crate::format_seconds;
+
 static DEJAVU_SANS: &[u8] = include_bytes!("font/DejaVuSans.ttf");
 /// The family name the embedded font is registered under: plotters' default for labels.
 const FAMILY: &str = "sans-serif";
@@ -24,6 +26,15 @@ const LABEL_PT: u32 = 18;
 const AXIS_PT: u32 = 20;
 /// Pixels of one bar (or of one group's bar) in the bar charts.
 const BAR_PX: u32 = 30;
+/// Where the legend's first entry starts, and the pixels of each entry.
+const LEGEND_TOP: u32 = 70;
+const LEGEND_LINE: u32 = LABEL_PT + 10;
+
+/// A plot's height: `content` pixels of plotting area plus the title and the value axis, and at
+/// least room for a legend of `entries`.
+fn height(content: u32, entries: usize) -> u32 {
+    (170 + content).max(LEGEND_TOP + LEGEND_LINE * entries as u32 + 20)
+}
 
 /// A rendered plot: its file stem and both images.
 pub struct Plot {
@@ -124,9 +135,8 @@ fn canvas<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, legend: &[String]) 
     let (w, _) = root.dim_in_pixel();
     let legend_w = (label_width(root, legend)? + 40).min(w / 2);
     let (chart, area) = root.split_horizontally(w - legend_w);
-    let line = LABEL_PT as i32 + 10;
     for (i, name) in legend.iter().enumerate() {
-        let y = 70 + i as i32 * line;
+        let y = (LEGEND_TOP + i as u32 * LEGEND_LINE) as i32;
         drawn(area.draw(&Rectangle::new(
             [(10, y), (32, y + LABEL_PT as i32 - 4)],
             colour(i).filled(),
@@ -202,8 +212,8 @@ fn upper(max: f64) -> f64 {
     if max > 0.0 && max.is_finite() { max * 1.08 } else { 1.0 }
 }
 
-/// Horizontal stacked bars: one bar per entry of `bars` (its name on the left), one segment per
-/// name of `segments`, in `unit`.
+/// Horizontal stacked bars of seconds: one bar per entry of `bars` (its name on the left, its
+/// total on the right), one segment per name of `segments`; `unit` names the axis.
 pub fn stacked_bars(
     name: &str,
     title: &str,
@@ -231,7 +241,10 @@ struct StackedBars<'a> {
 
 impl Figure for StackedBars<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 170 + (BAR_PX + 14) * self.bars.len().max(1) as u32)
+        (
+            WIDTH,
+            height((BAR_PX + 14) * self.bars.len().max(1) as u32, self.segments.len()),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -242,9 +255,10 @@ impl Figure for StackedBars<'_> {
         let n = self.bars.len().max(1);
         let names: Vec<String> = self.bars.iter().map(|(b, _)| b.clone()).collect();
         let max = self.bars.iter().map(|(_, v)| v.iter().sum::<f64>()).fold(0.0, f64::max);
+        // Room right of the longest bar for its total.
         let mut chart = drawn(
             chart(&chart_area, self.title, label_width(root, &names)?)
-                .build_cartesian_2d(0.0..upper(max), 0.0..n as f64),
+                .build_cartesian_2d(0.0..upper(max) * 1.12, 0.0..n as f64),
         )?;
         category_axes(root, &mut chart, 0.0, &names, self.unit)?;
         for (i, (_, values)) in self.bars.iter().enumerate() {
@@ -257,6 +271,9 @@ impl Figure for StackedBars<'_> {
                 ))))?;
                 x += v;
             }
+            let (px, py) = chart.backend_coord(&(x, bottom + 0.5));
+            let style = font(LABEL_PT).pos(Pos::new(HPos::Left, VPos::Center));
+            drawn(root.draw(&Text::new(format_seconds(x), (px + 6, py), style)))?;
         }
         Ok(())
     }
@@ -292,7 +309,10 @@ struct GroupedBars<'a> {
 impl Figure for GroupedBars<'_> {
     fn size(&self) -> (u32, u32) {
         let per_group = (BAR_PX * 2 / 3) * self.series.len().max(1) as u32 + 12;
-        (WIDTH, 170 + per_group * self.categories.len().max(1) as u32)
+        (
+            WIDTH,
+            height(per_group * self.categories.len().max(1) as u32, self.series.len()),
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
@@ -355,7 +375,7 @@ struct Lines<'a> {
 
 impl Figure for Lines<'_> {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, 600)
+        (WIDTH, height(430, self.series.len()))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>

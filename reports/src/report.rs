@@ -523,21 +523,22 @@ fn loss_curves(doc: &mut Doc, runs: &[(&Path, &RunReport)], names: &[String]) ->
                     .collect(),
             })
             .collect();
-        let stem: String = loss
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
+        // `brier (the encrypted validation loss, ...)`: the first word names it on the plot.
+        let short = loss
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .next()
+            .unwrap_or_default();
         let plot = plots::lines(
-            &format!("loss-{stem}"),
-            &format!("Validation loss ({loss}) per epoch"),
+            &format!("loss-{short}"),
+            &format!("Validation loss per epoch ({short})"),
             "epoch",
-            &format!("{loss} loss"),
+            &format!("{short} loss"),
             &series,
         )?;
         doc.figure(
             plot,
             format!(
-                "Validation loss ({loss}) after each epoch of each run. {}",
+                "Validation loss after each epoch of each run: {loss}. {}",
                 caption_label(which.iter().map(|&i| label(runs[i].1.loss_curve.measured)))
             ),
         );
