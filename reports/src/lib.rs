@@ -4,6 +4,14 @@
 //! it; projected or paper-reported figures (added by later methods) carry
 //! `measured: false` and say what they are instead, so they can never be
 //! mistaken for measurements.
+//!
+//! [`records`] reads result files of every command, [`report`] turns a folder of them into the
+//! comparison report, and [`regress`] compares two of them for time regressions.
+
+pub mod plots;
+pub mod records;
+pub mod regress;
+pub mod report;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -177,13 +185,21 @@ pub struct Machine {
     pub cpu: String,
     /// Hardware threads available to the process.
     pub threads: usize,
+    /// Absent from the peer benchmarks' records, which name only the CPU and threads.
+    #[serde(default)]
     pub os: String,
+    #[serde(default)]
     pub arch: String,
     /// The widest vector extension the CPU offers of those the native engine uses
     /// (`avx512ifma`, `avx512`), or `avx2` / `baseline`: the same code runs about twice as fast
     /// with AVX-512 IFMA as without, so every timing says which it had.
     #[serde(default)]
     pub vector: String,
+    /// Seconds of the calibration kernel (a fixed single-threaded workload of NTTs and modular
+    /// products, measured by the command that wrote the record), so that `blindtuner regress`
+    /// can tell a slower machine from slower code. Absent where the command does not time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_s: Option<f64>,
 }
 
 impl Machine {
@@ -204,6 +220,7 @@ impl Machine {
             os: std::env::consts::OS.into(),
             arch: std::env::consts::ARCH.into(),
             vector: vector_extensions().into(),
+            calibration_s: None,
         }
     }
 }
@@ -262,6 +279,17 @@ impl RunReport {
 
 fn percent(x: f64) -> String {
     format!("{:.2} %", 100.0 * x)
+}
+
+/// Seconds in the unit that reads best: `1.23 s`, `45.6 ms`, `0.012 ms`.
+pub fn format_seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 0.01 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.3} ms", s * 1e3)
+    }
 }
 
 /// The current UTC time in RFC 3339 (`2026-11-25T17:55:00Z`).

@@ -580,7 +580,7 @@ fn measure(args: &OpsArgs) -> Result<OpsReport> {
         },
         threads: args.threads,
         reps,
-        machine: Machine::current(),
+        machine: crate::calibration::machine()?,
         date: utc_now_rfc3339(),
         ops,
         unavailable: BTreeMap::new(),

@@ -242,7 +242,7 @@ impl OnBackend for TimeSteps<'_> {
             steps: results,
             median_step_s,
             peak_rss_bytes: peak_rss(),
-            machine: Machine::current(),
+            machine: crate::calibration::machine()?,
             date: utc_now_rfc3339(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         })

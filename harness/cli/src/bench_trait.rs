@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use blindtuner_backend::{Backend, BackendError, Client, Cloud};
 use blindtuner_ckks::Precision;
-use blindtuner_reports::{Machine, utc_now_rfc3339};
+use blindtuner_reports::utc_now_rfc3339;
 use rand::{Rng, SeedableRng};
 
 use crate::bench_cmd::{Config, OpsParams, OpsReport, Recorder, STEPS, time};
@@ -123,7 +123,7 @@ pub fn measure<B: Backend>(
         params: described.params,
         threads: 1,
         reps,
-        machine: Machine::current(),
+        machine: crate::calibration::machine()?,
         date: utc_now_rfc3339(),
         ops,
         unavailable,

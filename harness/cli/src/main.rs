@@ -5,11 +5,14 @@
 mod bench_cmd;
 mod bench_step;
 mod bench_trait;
+mod calibration;
 mod datasets_cmd;
 mod encrypted_train;
 mod exchange;
 mod features_cmd;
 mod output;
+mod regress_cmd;
+mod report_cmd;
 mod roles;
 mod train_cmd;
 
@@ -43,6 +46,12 @@ enum Command {
     Client(roles::ClientArgs),
     /// The untrusted server's side: train on an upload with evaluation keys alone.
     Cloud(roles::CloudArgs),
+    /// Write the comparison report (Markdown, self-contained HTML, PNG and SVG plots) of a
+    /// folder of result files.
+    Report(report_cmd::ReportArgs),
+    /// Compare the times of two result files, normalised by their calibration kernels; fail on a
+    /// slowdown past the tolerance.
+    Regress(regress_cmd::RegressArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +77,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Client(args) => roles::run_client(args),
         Command::Cloud(args) => roles::run_cloud(args),
+        Command::Report(args) => report_cmd::run(args),
+        Command::Regress(args) => regress_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

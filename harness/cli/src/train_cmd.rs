@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use blindtuner_datasets::{CATALOGUE, Dataset, DatasetId};
 use blindtuner_features::{FeatureSplits, Pixels};
 use blindtuner_reports::{
-    Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, Machine, RunReport, SCHEMA_VERSION,
-    Timing, utc_now_rfc3339,
+    Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, RunReport, SCHEMA_VERSION, Timing,
+    utc_now_rfc3339,
 };
 use blindtuner_train::{Hyperparams, Progress, SoftmaxRegression, default_preset, preset};
 use blindtuner_vision::WeightsSource;
@@ -327,7 +327,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             phases,
             measured: true,
         },
-        machine: Machine::current(),
+        machine: crate::calibration::machine()?,
         encrypted: trained.encrypted,
     };
 
