@@ -6,8 +6,8 @@
 //! types here hold the fields the report and the regression check read; the CLI writes more.
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -65,33 +65,47 @@ impl Record {
     }
 }
 
-/// A `bench step` record (the CLI's `StepReport`).
-#[derive(Debug, Clone, Deserialize)]
+/// A `bench step` record: what `blindtuner bench step --json` writes, and reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     /// `measured` for every step the command timed.
     pub kind: String,
     pub backend: String,
     pub parameters: String,
+    #[serde(default)]
+    pub security: String,
+    /// Rows, feature columns with the bias, classes: the shape of the batch.
     pub rows: usize,
     pub cols: usize,
     pub classes: usize,
+    /// The block shape in this parameter set's slots.
+    #[serde(default)]
+    pub block: String,
     pub threads: u32,
+    #[serde(default)]
+    pub rotation_keys: usize,
     pub keygen_s: f64,
     pub encrypt_s: f64,
+    /// Every step in order.
     pub steps: Vec<StepTiming>,
+    /// Median over the steps after the first (over all steps when only one or two ran).
     pub median_step_s: f64,
+    /// Largest resident memory of the process, from the kernel (`VmHWM`), if it says.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
     pub machine: Machine,
     pub date: String,
     pub version: String,
 }
 
-/// One timed step of a [`StepRecord`].
-#[derive(Debug, Clone, Deserialize)]
+/// One timed step of a [`StepRecord`]: its time, where it went (in seconds) and what it did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepTiming {
     pub total_s: f64,
     pub matmul_s: f64,
     pub softmax_s: f64,
     pub update_s: f64,
+    /// Bootstraps (or client refreshes) inside the step.
     pub refresh_s: f64,
     pub ops: OpsPerStep,
 }
@@ -137,6 +151,7 @@ impl StepRecord {
             hoisted_rotations: sum(|o| o.hoisted_rotations),
             additions: sum(|o| o.additions),
             refreshes: sum(|o| o.refreshes),
+            refreshed_ciphertexts: sum(|o| o.refreshed_ciphertexts),
         }
     }
 }

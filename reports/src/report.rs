@@ -451,6 +451,7 @@ fn operations(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Path, &Ste
             format!("{:.1}", o.rotations),
             format!("{:.1}", o.hoisted_rotations),
             format!("{:.2}", o.refreshes),
+            format!("{:.2}", o.refreshed_ciphertexts),
             figures,
         ]
     };
@@ -490,12 +491,13 @@ fn operations(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Path, &Ste
             "rotations",
             "of them hoisted",
             "bootstraps / refreshes",
+            "refreshed ciphertexts",
             "figures",
         ],
         rows,
         "No encrypted results: `blindtuner train --method blindtuner --json` and `bench step --json` results fill this table.",
     );
-    doc.text("Counts are means per training step (validation excluded). Each bootstrap or client refresh renews one ciphertext, so refreshed ciphertexts equal refreshes: the records do not count them apart.");
+    doc.text("Counts are means per training step (validation excluded). A paired bootstrap or a client round carrying two ciphertexts counts once among the refreshes and twice among the refreshed ciphertexts; records written before the pairing carry no ciphertext count (0).");
 }
 
 fn loss_curves(doc: &mut Doc, runs: &[(&Path, &RunReport)], names: &[String]) -> Result<()> {

@@ -16,10 +16,10 @@ use blindtuner_encrypted::refresh::{Bootstrap, Levels};
 use blindtuner_encrypted::step::StepTimes;
 use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingState};
 use blindtuner_features::{Features, Matrix};
-use blindtuner_reports::{Machine, OpsPerStep, utc_now_rfc3339};
+use blindtuner_reports::records::{StepRecord, StepTiming};
+use blindtuner_reports::utc_now_rfc3339;
 use clap::Args;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 
 use crate::bench_cmd::median_min;
 use crate::encrypted_train::{Keys, OnBackend, check_plan, keygen, ops, with_backend};
@@ -60,46 +60,6 @@ pub struct StepArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-}
-
-/// One timed step: its time, where it went (in seconds) and what it did.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    pub total_s: f64,
-    pub matmul_s: f64,
-    pub softmax_s: f64,
-    pub update_s: f64,
-    /// Bootstraps (or client refreshes) inside the step.
-    pub refresh_s: f64,
-    pub ops: OpsPerStep,
-}
-
-/// The whole measurement, as `--json` writes it.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepReport {
-    pub kind: &'static str,
-    pub backend: &'static str,
-    pub parameters: String,
-    pub security: String,
-    /// Rows, feature columns with the bias, classes: the shape of the batch.
-    pub rows: usize,
-    pub cols: usize,
-    pub classes: usize,
-    /// HETAL's block shape in this parameter set's slots.
-    pub block: String,
-    pub threads: u32,
-    pub rotation_keys: usize,
-    pub keygen_s: f64,
-    pub encrypt_s: f64,
-    /// Every step in order.
-    pub steps: Vec<StepResult>,
-    /// Median over the steps after the first (over all steps when only one or two ran).
-    pub median_step_s: f64,
-    /// Largest resident memory of the process, from the kernel (`VmHWM`), if it says.
-    pub peak_rss_bytes: Option<u64>,
-    pub machine: Machine,
-    pub date: String,
-    pub version: String,
 }
 
 pub fn run(args: StepArgs) -> Result<()> {
@@ -144,9 +104,9 @@ struct TimeSteps<'a> {
 }
 
 impl OnBackend for TimeSteps<'_> {
-    type Output = StepReport;
+    type Output = StepRecord;
 
-    fn run<B>(self, backend: &B, label: &'static str) -> Result<StepReport>
+    fn run<B>(self, backend: &B, label: &'static str) -> Result<StepRecord>
     where
         B: Backend + Sync,
         B::Client: Send,
@@ -209,7 +169,7 @@ impl OnBackend for TimeSteps<'_> {
                     update,
                     refresh,
                 } = times;
-                results.push(StepResult {
+                results.push(StepTiming {
                     total_s: started.elapsed().as_secs_f64(),
                     matmul_s: matmul.as_secs_f64(),
                     softmax_s: softmax.as_secs_f64(),
@@ -226,9 +186,9 @@ impl OnBackend for TimeSteps<'_> {
 
         let steady = if results.len() > 2 { &results[1..] } else { &results[..] };
         let (median_step_s, _) = median_min(steady.iter().map(|s| s.total_s).collect());
-        Ok(StepReport {
-            kind: "measured",
-            backend: label,
+        Ok(StepRecord {
+            kind: "measured".into(),
+            backend: label.into(),
             parameters: caps.parameters.clone(),
             security: caps.security.to_string(),
             rows: args.rows,
@@ -249,7 +209,7 @@ impl OnBackend for TimeSteps<'_> {
     }
 }
 
-fn summary(r: &StepReport) -> String {
+fn summary(r: &StepRecord) -> String {
     let mut out = format!(
         "one training step on {} ({}), batch {} x {} columns, {} classes, blocks {}, {} thread(s)\n\
          keys: {} rotations in {:.1} s; {} batches encrypted in {:.1} s\n",
