@@ -71,8 +71,10 @@ impl TrainingPlan {
         let shape = Softmax::block_shape(batch, classes, slots)?;
         if batch > shape.rows() {
             return Err(EncryptedError::Unsupported(format!(
-                "a batch of {batch} does not fit one block of {shape} ({} rows at most for {classes} classes in {slots} slots)",
-                shape.rows()
+                "a batch of {batch} does not fit one block of {shape} ({} rows at most for {classes} classes in {slots} slots: \
+                 each row holds the softmax's two periods of {} padded classes)",
+                shape.rows(),
+                padded_classes(classes)?
             )));
         }
         let plan = TrainingPlan {
