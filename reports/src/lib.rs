@@ -195,8 +195,8 @@ pub struct Machine {
     /// with AVX-512 IFMA as without, so every timing says which it had.
     #[serde(default)]
     pub vector: String,
-    /// Seconds of the calibration kernel (a fixed single-threaded workload of NTTs and modular
-    /// products, measured by the command that wrote the record), so that `blindtuner regress`
+    /// Seconds of one round of the calibration kernel (a fixed single-threaded workload of NTTs
+    /// and modular products, measured by the command that wrote the record), so that `blindtuner regress`
     /// can tell a slower machine from slower code. Absent where the command does not time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration_s: Option<f64>,

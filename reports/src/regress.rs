@@ -14,8 +14,9 @@ use std::path::Path;
 use crate::format_seconds;
 use crate::records::{Record, ResultFile};
 
-/// A normalised slowdown past 25 % fails: runs of the same code on one machine stay well within
-/// 10 % of each other, while a real slowdown of a kernel usually costs more than a quarter.
+/// A normalised slowdown past 25 % fails: a real slowdown of a kernel usually costs more than a
+/// quarter. A shared machine can drift by more between runs of one code; compare medians of
+/// several steps on a quiet machine, or raise the tolerance.
 pub const DEFAULT_TOLERANCE: f64 = 0.25;
 /// Times under 50 ms never fail: their run-to-run noise is of the order of the tolerance.
 pub const DEFAULT_NOISE_FLOOR_S: f64 = 0.05;

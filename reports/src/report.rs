@@ -126,7 +126,7 @@ fn run_names(runs: &[(&Path, &RunReport)]) -> Vec<String> {
             let params = r
                 .encrypted
                 .as_ref()
-                .map_or(String::new(), |e| format!(" {}", e.parameters));
+                .map_or(String::new(), |e| format!(" {}", set_name(&e.parameters)));
             format!("{} {} on {}{params}", r.dataset, r.method, r.backend)
         })
         .collect();
@@ -142,11 +142,17 @@ fn run_names(runs: &[(&Path, &RunReport)]) -> Vec<String> {
         .collect()
 }
 
+/// A parameter set's name: the description in parentheses after it is for tables, too long for
+/// the plots' labels.
+fn set_name(parameters: &str) -> &str {
+    parameters.split(" (").next().unwrap_or(parameters)
+}
+
 fn step_name(path: &Path, r: &StepRecord) -> String {
     format!(
         "{} {} {}x{} ({})",
         r.backend,
-        r.parameters,
+        set_name(&r.parameters),
         r.rows,
         r.cols,
         file_name(path)

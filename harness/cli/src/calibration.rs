@@ -7,16 +7,18 @@ use blindtuner_reports::Machine;
 use blindtuner_ring::{Form, RnsBasis, RnsPoly, Sampler, ntt_primes};
 use std::time::Instant;
 
-/// The machine this process runs on, with [`Machine::calibration_s`] measured: at N = 2^14 over
-/// four 50-bit primes, 8 rounds of two forward NTTs, a pointwise modular product and an inverse
-/// NTT, on one thread (the engine's kernels, which use AVX-512 IFMA where the CPU has it, as the
-/// engine does); the median of 5 timed repetitions after one untimed warm-up. About 63 ms a
-/// repetition, 0.4 s in all, on a 2-core AMD EPYC with AVX-512 IFMA (a debug build: the ring
-/// crate is optimised fully in every profile).
+/// The machine this process runs on, with [`Machine::calibration_s`] measured: the seconds of one
+/// round of two forward NTTs, a pointwise modular product and an inverse NTT at N = 2^14 over
+/// four 50-bit primes, on one thread (the engine's kernels, which use AVX-512 IFMA where the CPU
+/// has it, as the engine does). Each of 5 timed repetitions (after one untimed warm-up) runs whole
+/// rounds for at least 20 ms and yields their mean; the median of the 5 is the calibration. The
+/// work per round is fixed; the rounds per repetition adapt, so that the timer's resolution
+/// never dominates (a round takes about 0.4 ms in a release build on a 2-core AMD EPYC with
+/// AVX-512 IFMA, about 8 ms in a debug build) and the kernel costs about 0.12 s in any build.
 pub fn machine() -> Result<Machine> {
     const LOG_N: u32 = 14;
     const LIMBS: usize = 4;
-    const ROUNDS: usize = 8;
+    const MIN_REPETITION_S: f64 = 0.02;
     const REPS: usize = 5;
     let n = 1 << LOG_N;
     let basis = RnsBasis::new(n, &ntt_primes(50, n, LIMBS, &[])?)?;
@@ -32,16 +34,18 @@ pub fn machine() -> Result<Machine> {
         (0..=REPS)
             .map(|_| {
                 let t = Instant::now();
-                for _ in 0..ROUNDS {
+                let mut rounds = 0;
+                while rounds == 0 || t.elapsed().as_secs_f64() < MIN_REPETITION_S {
                     a.copy_from(&inputs[0]);
                     b.copy_from(&inputs[1]);
                     basis.ntt(&mut a);
                     basis.ntt(&mut b);
                     basis.mul(&a, &b, &mut c);
                     basis.intt(&mut c);
+                    rounds += 1;
                 }
                 std::hint::black_box(&c);
-                t.elapsed().as_secs_f64()
+                t.elapsed().as_secs_f64() / rounds as f64
             })
             .collect()
     });
