@@ -53,6 +53,15 @@ pub fn run(args: DatasetsArgs) -> Result<()> {
     print_stdout(&format!("{table}\n"))
 }
 
+/// Whether the data set named `name` can be loaded with `data_dir` (embedded, or its files found
+/// there), and the status line `blindtuner datasets` prints for it; `None` for a name not in the
+/// catalogue.
+pub fn availability(name: &str, data_dir: &Option<PathBuf>) -> Option<(bool, String)> {
+    let d = CATALOGUE.iter().find(|d| d.name == name)?;
+    let e = entry(d, data_dir);
+    Some((e.available, e.status))
+}
+
 fn entry<'a>(d: &'a DatasetInfo, data_dir: &Option<PathBuf>) -> Entry<'a> {
     let files = required_files(d.id, data_dir.as_deref().unwrap_or(std::path::Path::new("")));
     let needs: Vec<String> = files.iter().map(|(f, _)| f.clone()).collect();

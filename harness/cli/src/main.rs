@@ -14,6 +14,7 @@ mod output;
 mod regress_cmd;
 mod report_cmd;
 mod roles;
+mod suite_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ enum Command {
     /// Compare the times of two result files, normalised by their calibration kernels; fail on a
     /// slowdown past the tolerance.
     Regress(regress_cmd::RegressArgs),
+    /// Run the benchmark suite: a preset's matrix of train and bench cells, each a child process
+    /// writing its result into one folder, skipping the cells already finished there.
+    Suite(suite_cmd::SuiteArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Cloud(args) => roles::run_cloud(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Regress(args) => regress_cmd::run(args),
+        Command::Suite(args) => suite_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
