@@ -163,3 +163,68 @@ fn unknown_filter_names_are_one_line_errors_listing_the_valid_ones() {
     let o = blindtuner(&["suite", "--preset", "quick", "--methods", "sgd", "--out", out]);
     assert_one_line_error(&o, &["--methods", "unknown method 'sgd'", "hetal, glyph"]);
 }
+
+#[test]
+fn a_failing_cell_is_one_line_and_the_suite_fails_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist");
+    std::fs::create_dir(&data).unwrap();
+    for f in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
+        std::fs::write(data.join(f), b"").unwrap();
+    }
+    let out = dir.path().join("results");
+    let args = [
+        "suite",
+        "--preset",
+        "full",
+        "--datasets",
+        "mnist,digits",
+        "--methods",
+        "exact",
+    ];
+    let mut first = args.to_vec();
+    first.extend(["--out", out.to_str().unwrap()]);
+
+    // Without --data-dir the file-based cell is not available; the embedded one runs.
+    let o = blindtuner(&first);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("train-mnist-exact") && text.contains("not available (needs --data-dir"),
+        "{text}"
+    );
+
+    // With empty files the cell fails in one line, the others still count, and the exit is an error.
+    let mut second = first.clone();
+    second.extend(["--data-dir", data.to_str().unwrap()]);
+    let o = blindtuner(&second);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    let failed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("train-mnist-exact: failed: "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{err}");
+    assert!(err.contains("train-digits-exact: skipped (finished)"), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("error: 1 of 2 cells failed: train-mnist-exact"),
+        "{err}"
+    );
+    assert!(
+        !out.join("train-mnist-exact.json").exists(),
+        "no finished-looking file of a failed cell"
+    );
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+}
