@@ -5,6 +5,7 @@
 use crate::datasets_cmd::availability;
 use crate::output::{print_stdout, write_json};
 use anyhow::{Context, Result, bail};
+use blindtuner_datasets::CATALOGUE;
 use blindtuner_reports::records;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -305,7 +306,10 @@ fn available(c: &Cell, data_dir: &Option<PathBuf>) -> Result<(), String> {
 fn run_cell(c: &Cell, args: &SuiteArgs, exe: &Path) -> Outcome {
     let file = args.out.join(format!("{}.json", c.name));
     let mut cell_args: Vec<String> = c.args.iter().map(|a| a.to_string()).collect();
-    let file_based = c.dataset.is_some_and(|d| d != "mnist10k" && d != "digits");
+    let file_based = c
+        .dataset
+        .and_then(|d| CATALOGUE.iter().find(|info| info.name == d))
+        .is_some_and(|info| !info.embedded);
     if let (true, Some(dir)) = (file_based, &args.data_dir) {
         cell_args.extend(["--data-dir".to_string(), dir.display().to_string()]);
     }
