@@ -2,8 +2,9 @@
 //! ([`StepRecord`]) and `bench ops` records in the peer benchmarks' schema ([`OpsRecord`]).
 //!
 //! A file's kind is told by its fields: `loss_curve` and `accuracy` make a train record,
-//! `median_step_s` and `steps` a step record, `library` and `ops` an ops record. The step and ops
-//! types here hold the fields the report and the regression check read; the CLI writes more.
+//! `median_step_s` and `steps` a step record, `library` and `ops` an ops record. The step record
+//! is the type `bench step` writes; the ops types hold the fields the report and the regression
+//! check read (`bench ops` and the peers' scripts write more).
 
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;

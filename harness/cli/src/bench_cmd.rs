@@ -13,6 +13,7 @@ use blindtuner_ckks::{
     Complex64, Decryptor, Encoder, EncoderScratch, Encryptor, Evaluator, EvaluatorScratch, Parameters, Plaintext,
     Precision, presets,
 };
+use blindtuner_reports::records::median;
 use blindtuner_reports::{Machine, utc_now_rfc3339};
 use blindtuner_rlwe::{EvaluationKeys, KeyGenerator, SecretKey};
 use clap::{Args, Subcommand, ValueEnum};
@@ -307,14 +308,9 @@ pub fn time<T>(reps: u32, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64,
 }
 
 /// The median and the minimum of non-empty timings.
-pub fn median_min(mut ms: Vec<f64>) -> (f64, f64) {
-    ms.sort_by(f64::total_cmp);
-    let median = if ms.len() % 2 == 1 {
-        ms[ms.len() / 2]
-    } else {
-        (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
-    };
-    (median, ms[0])
+fn median_min(ms: Vec<f64>) -> (f64, f64) {
+    let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
+    (median(ms), min)
 }
 
 /// The state every operation works on.

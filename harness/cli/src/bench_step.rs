@@ -21,7 +21,6 @@ use blindtuner_reports::utc_now_rfc3339;
 use clap::Args;
 use rand::{Rng, SeedableRng};
 
-use crate::bench_cmd::median_min;
 use crate::encrypted_train::{Keys, OnBackend, check_plan, keygen, ops, with_backend};
 use crate::output::{peak_rss, print_stdout, write_json};
 use crate::train_cmd::{Backend as BackendName, progress_bar, spinner};
@@ -184,9 +183,7 @@ impl OnBackend for TimeSteps<'_> {
         })?;
         bar.finish_and_clear();
 
-        let steady = if results.len() > 2 { &results[1..] } else { &results[..] };
-        let (median_step_s, _) = median_min(steady.iter().map(|s| s.total_s).collect());
-        Ok(StepRecord {
+        let mut record = StepRecord {
             kind: "measured".into(),
             backend: label.into(),
             parameters: caps.parameters.clone(),
@@ -200,12 +197,14 @@ impl OnBackend for TimeSteps<'_> {
             keygen_s,
             encrypt_s,
             steps: results,
-            median_step_s,
+            median_step_s: 0.0,
             peak_rss_bytes: peak_rss(),
             machine: crate::calibration::machine()?,
             date: utc_now_rfc3339(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-        })
+        };
+        record.median_step_s = record.median_of(|s| s.total_s);
+        Ok(record)
     }
 }
 

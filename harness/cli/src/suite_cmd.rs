@@ -214,7 +214,12 @@ pub fn run(args: SuiteArgs) -> Result<()> {
             Some((name, shown)) => {
                 bail!("--methods {name}: the {shown} baseline is not implemented yet; the suite has no cell to run")
             }
-            None => bail!("the filters leave no cell of the {} preset", preset_name(args.preset)),
+            None => bail!(
+                "the filters leave no cell of the {} preset",
+                args.preset
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            ),
         }
     }
     std::fs::create_dir_all(&args.out)
@@ -272,13 +277,6 @@ pub fn run(args: SuiteArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn preset_name(p: Preset) -> &'static str {
-    match p {
-        Quick => "quick",
-        Full => "full",
-    }
 }
 
 /// Fails in one line on a name of `given` not among `valid`, listing the valid ones.

@@ -237,7 +237,7 @@ impl Softmax {
 
     fn build(classes: usize, shape: BlockShape, hetal: bool) -> Result<Softmax, EncryptedError> {
         let c = padded_classes(classes)?;
-        if shape.cols() < 2 * c {
+        if shape.cols() < TILES * c {
             return Err(EncryptedError::Unsupported(format!(
                 "the softmax needs rows of at least two periods of {c} classes, blocks are {shape}"
             )));
