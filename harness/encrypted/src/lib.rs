@@ -4,11 +4,14 @@
 //!
 //! * [`packing`]: matrices as grids of `(s0, s1)` blocks, one block per ciphertext, and the
 //!   three layouts the training uses (features, tiled weights, per-sample class scores);
+//! * [`compact`] and [`weights`]: the weights between steps, compact (BlindTuner's) or tiled
+//!   (HETAL's);
 //! * [`matmul`]: DiagABT (`X W^T`, the forward pass) and DiagATB (`(P - Y)^T X`, the gradient);
 //! * [`softmax`]: HETAL's softmax approximation as a polynomial circuit;
 //! * [`step`]: one training step (forward pass, softmax, gradient, Nesterov's update) on
 //!   encrypted weights;
-//! * [`training`]: the training loop, the upload, the encrypted validation loss;
+//! * [`training`]: the training loop, the upload, the encrypted validation loss, and the
+//!   [`training::Method`] that picks BlindTuner's circuits or HETAL's (the baseline);
 //! * [`refresh`]: level management, refreshing by bootstrapping or through the client;
 //! * [`counting`]: a [`Cloud`](blindtuner_backend::Cloud) wrapper that counts every operation.
 //!
@@ -25,6 +28,7 @@ pub mod refresh;
 pub mod softmax;
 pub mod step;
 pub mod training;
+pub mod weights;
 
 use blindtuner_backend::BackendError;
 

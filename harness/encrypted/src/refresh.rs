@@ -11,7 +11,8 @@
 //!
 //! Both refresh two ciphertexts for the price of one where they can ([`Refresh::refresh_pair`]:
 //! one bootstrapping of `Re(a) + i Re(b)`, or one round carrying both), and
-//! [`Levels::ready_many`] pairs whatever it finds short.
+//! [`Levels::ready_many`] pairs whatever it finds short, unless the levels are
+//! [`Levels::unpaired`] (HETAL's policy: every ciphertext refreshed on its own).
 //!
 //! Refreshed values must stay small: bootstrapping keeps about 20 bits for values of magnitude
 //! up to 1 and degrades beyond. The circuits refresh only values they keep in `[-2, 2]`
@@ -274,12 +275,14 @@ where
 #[derive(Clone, Copy)]
 pub struct Levels<'a, Ct> {
     refresh: Option<&'a dyn Refresh<Ct>>,
+    /// Whether [`Levels::ready_many`] refreshes short ciphertexts two at a time.
+    paired: bool,
 }
 
 impl<Ct> std::fmt::Debug for Levels<'_, Ct> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.refresh {
-            Some(r) => write!(f, "Levels(refresh: {})", r.name()),
+            Some(r) => write!(f, "Levels(refresh: {}, paired: {})", r.name(), self.paired),
             None => f.write_str("Levels(no refresh)"),
         }
     }
@@ -288,12 +291,30 @@ impl<Ct> std::fmt::Debug for Levels<'_, Ct> {
 impl<'a, Ct: Clone> Levels<'a, Ct> {
     /// No refresh: every input must carry the levels of the whole circuit.
     pub fn fixed() -> Levels<'a, Ct> {
-        Levels { refresh: None }
+        Levels {
+            refresh: None,
+            paired: false,
+        }
     }
 
-    /// Refresh with `refresh` wherever an input runs short.
+    /// Refresh with `refresh` wherever an input runs short, two short ciphertexts at a time
+    /// where [`Levels::ready_many`] finds them.
     pub fn refreshing(refresh: &'a dyn Refresh<Ct>) -> Levels<'a, Ct> {
-        Levels { refresh: Some(refresh) }
+        Levels {
+            refresh: Some(refresh),
+            paired: true,
+        }
+    }
+
+    /// The same, but every short ciphertext refreshed on its own (HETAL's policy, which the
+    /// baseline keeps).
+    pub fn unpaired(self) -> Levels<'a, Ct> {
+        Levels { paired: false, ..self }
+    }
+
+    /// Whether [`Levels::ready_many`] refreshes short ciphertexts two at a time.
+    pub fn pairs(&self) -> bool {
+        self.paired && self.refresh.is_some()
     }
 
     /// Refreshes so far (zero without a refresh).
@@ -355,7 +376,8 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
 
     /// [`Levels::ready`] for every `(ciphertext, levels needed)` of `cts`, in order, the short
     /// ones refreshed two at a time ([`Refresh::refresh_pair`]): `ceil(k / 2)` refreshes for `k`
-    /// short ciphertexts. The values must be real (CKKS: their imaginary parts are dropped).
+    /// short ciphertexts (`k` if [`Levels::unpaired`]). The values must be real (CKKS: their
+    /// imaginary parts are dropped).
     pub fn ready_many<C: Cloud<Ciphertext = Ct>>(
         &self,
         cloud: &C,
@@ -371,7 +393,7 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
             }
             out.push(ct);
         }
-        for pair in short.chunks(2) {
+        for pair in short.chunks(if self.paired { 2 } else { 1 }) {
             match *pair {
                 [(i, r), (j, _)] => (out[i], out[j]) = r.refresh_pair(&out[i], &out[j])?,
                 [(i, r)] => out[i] = r.refresh(&out[i])?,

@@ -13,13 +13,17 @@
 //! values up to 1): `1 / M` folds into DiagATB's scale and `M` into the softmax's input mask, at
 //! no level.
 //!
+//! The weights travel between steps in either layout of [`crate::weights`] (compact for
+//! BlindTuner, tiled for the HETAL baseline); the step unpacks them for DiagABT and packs the
+//! gradient, which costs the compact layout a level each way and the tiled one none.
+//!
 //! Levels: without a refresh, a step takes [`step_depth`] levels from the weights. With one,
 //! the softmax refreshes its own values, and the errors `P - Y` are refreshed if DiagATB would
 //! run short. The weights must leave the step with the levels the next forward pass needs
 //! (`v_{t+1}` feeds the momentum too; `w_{t+1}` derives from `v_t` and `v_{t+1}` in one level).
 //! When `w_t` is too short to give `v_{t+1} = w_t + step` those levels and the errors are being
-//! refreshed anyway, `w_t` joins them (paired refreshes: [`Levels::ready_many`]), which is where
-//! its refresh costs least; otherwise `v_{t+1}` is refreshed when it runs short. Fresh features
+//! refreshed anyway and the levels pair refreshes, `w_t` joins them ([`Levels::ready_many`]),
+//! which is where its refresh costs least; otherwise `v_{t+1}` is refreshed when it runs short. Fresh features
 //! need [`step_depth`]` - 1` levels without a refresh, two with one (they are never refreshed: a
 //! client uploads them once).
 
@@ -30,27 +34,30 @@ use blindtuner_features::Matrix;
 use blindtuner_train::NesterovSchedule;
 
 use crate::EncryptedError;
-use crate::compact::{COMPACT_DEPTH, CompactWeights};
+use crate::compact::COMPACT_DEPTH;
 use crate::matmul::{DIAG_ABT_DEPTH, DIAG_ATB_DEPTH, diag_abt, diag_atb};
 use crate::ops::require_levels;
 use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
 use crate::refresh::Levels;
 use crate::softmax::Softmax;
+use crate::weights::{WeightLayout, Weights};
 
-/// The levels one step takes from the weights with this softmax, without refreshing: unpacking,
-/// DiagABT, the softmax, DiagATB, packing, the momentum.
-pub fn step_depth(softmax: &Softmax) -> usize {
-    COMPACT_DEPTH + DIAG_ABT_DEPTH + softmax.depth() + DIAG_ATB_DEPTH + COMPACT_DEPTH + 1
+/// The levels one step takes from weights in `layout` with this softmax, without refreshing:
+/// unpacking, DiagABT, the softmax, DiagATB, packing, the momentum.
+pub fn step_depth(softmax: &Softmax, layout: WeightLayout) -> usize {
+    2 * layout.depth() + DIAG_ABT_DEPTH + softmax.depth() + DIAG_ATB_DEPTH + 1
 }
 
-/// Levels the compact weights need at the start of a step with refreshing: unpacking,
-/// DiagABT, and the softmax's input mask on its result, so that unrefreshable logits (up to
-/// `R / M`) never need a refresh.
-const FORWARD_LEVELS: usize = COMPACT_DEPTH + DIAG_ABT_DEPTH + 1;
+/// Levels the weights need at the start of a step with refreshing: unpacking, DiagABT, and the
+/// softmax's input mask on its result, so that unrefreshable logits (up to `R / M`) never need
+/// a refresh.
+fn forward_levels(layout: WeightLayout) -> usize {
+    layout.depth() + DIAG_ABT_DEPTH + 1
+}
 
-/// The fewest levels between refreshes a training step can run with: the refreshed weights
-/// feed the momentum and then the forward pass.
-pub const MIN_LEVELS: usize = FORWARD_LEVELS + 1;
+/// The fewest levels between refreshes a training step can run with, in either layout: the
+/// refreshed weights feed the momentum and then the forward pass.
+pub const MIN_LEVELS: usize = COMPACT_DEPTH + DIAG_ABT_DEPTH + 2;
 
 /// Where a step's time went. Each phase counts its own work; the refreshes made inside any of
 /// them are counted apart, under `refresh`.
@@ -100,12 +107,12 @@ impl<'a, Ct: Clone> PhaseClock<'a, Ct> {
     }
 }
 
-/// Encrypted weights under training, compact ([`crate::compact`]): `w_t / M`, the previous
-/// gradient step `v_t / M`, the schedule after `t` steps.
+/// Encrypted weights under training ([`crate::weights`]): `w_t / M`, the previous gradient
+/// step `v_t / M`, the schedule after `t` steps.
 #[derive(Debug, Clone)]
 pub struct EncryptedModel<Ct> {
-    weights: CompactWeights<Ct>,
-    previous: CompactWeights<Ct>,
+    weights: Weights<Ct>,
+    previous: Weights<Ct>,
     scale: f64,
     steps: usize,
     schedule: NesterovSchedule,
@@ -114,7 +121,7 @@ pub struct EncryptedModel<Ct> {
 impl<Ct: Clone> EncryptedModel<Ct> {
     /// Training from `weights` (`w_0 = v_0`, holding the weights divided by `scale`), the
     /// schedule at its start.
-    pub fn new(weights: CompactWeights<Ct>, scale: f64) -> Result<EncryptedModel<Ct>, EncryptedError> {
+    pub fn new(weights: Weights<Ct>, scale: f64) -> Result<EncryptedModel<Ct>, EncryptedError> {
         if !(scale.is_finite() && scale > 0.0) {
             return Err(EncryptedError::Unsupported(format!(
                 "the weight scale must be a positive number, not {scale}"
@@ -133,15 +140,15 @@ impl<Ct: Clone> EncryptedModel<Ct> {
     /// [`Self::ciphertexts`]) are the next ones of `cts`: the receiver's side of a model sent
     /// block by block, such as a checkpoint.
     pub fn take_from(
-        classes: usize,
-        cols: usize,
+        layout: WeightLayout,
+        (classes, cols): (usize, usize),
         shape: BlockShape,
         scale: f64,
         steps: usize,
         cts: &mut impl Iterator<Item = Ct>,
     ) -> Result<EncryptedModel<Ct>, EncryptedError> {
-        let weights = CompactWeights::take_from(classes, cols, shape, cts)?;
-        let previous = CompactWeights::take_from(classes, cols, shape, cts)?;
+        let weights = Weights::take_from(layout, classes, cols, shape, cts)?;
+        let previous = Weights::take_from(layout, classes, cols, shape, cts)?;
         Ok(EncryptedModel {
             previous,
             steps,
@@ -160,15 +167,16 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         self.steps
     }
 
-    /// The client's side: encrypts `w` (one row per class) divided by `scale`.
+    /// The client's side: encrypts `w` (one row per class) divided by `scale`, in `layout`.
     pub fn encrypt<K: Client<Ciphertext = Ct>>(
         client: &mut K,
         w: &Matrix,
         shape: BlockShape,
+        layout: WeightLayout,
         scale: f64,
     ) -> Result<EncryptedModel<Ct>, EncryptedError> {
         let scaled = Matrix::from_rows(w.rows, w.cols, w.data.iter().map(|v| v / scale).collect());
-        EncryptedModel::new(CompactWeights::encrypt(client, &scaled, shape)?, scale)
+        EncryptedModel::new(Weights::encrypt(client, &scaled, shape, layout)?, scale)
     }
 
     /// The client's side: the weights `w_t`.
@@ -179,7 +187,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
     }
 
     /// `w_t / M`, the weights the next forward pass uses.
-    pub fn weights(&self) -> &CompactWeights<Ct> {
+    pub fn weights(&self) -> &Weights<Ct> {
         &self.weights
     }
 
@@ -215,13 +223,14 @@ impl<Ct: Clone> EncryptedModel<Ct> {
                 self.scale,
             ));
         }
+        let layout = self.weights.layout();
         let weights = if levels.refreshes() {
-            let cts = levels.ready_all(cloud, "the forward pass", self.weights.cts(), FORWARD_LEVELS)?;
+            let cts = levels.ready_all(cloud, "the forward pass", self.weights.cts(), forward_levels(layout))?;
             self.weights.with_cts(cts)?
         } else {
             self.weights.clone()
         };
-        weights.unpack(cloud)
+        weights.tiled(cloud)
     }
 
     /// One step on the batch `x` with one-hot `labels` (see the module docs), and where its
@@ -246,8 +255,9 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             require_levels(cloud, "a training step", DIAG_ABT_DEPTH, x.blocks())?;
         } else {
             // The features feed the products but not the momentum: one level fewer.
-            require_levels(cloud, "a training step", step_depth(softmax), self.weights.cts())?;
-            require_levels(cloud, "a training step", step_depth(softmax) - 1, x.blocks())?;
+            let depth = step_depth(softmax, self.weights.layout());
+            require_levels(cloud, "a training step", depth, self.weights.cts())?;
+            require_levels(cloud, "a training step", depth - 1, x.blocks())?;
         }
 
         let mut times = StepTimes::default();
@@ -263,8 +273,9 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             .zip(labels.blocks())
             .map(|(p, y)| cloud.sub(p, y))
             .collect::<Result<Vec<_>, _>>()?;
-        let gradient_needs = DIAG_ATB_DEPTH + COMPACT_DEPTH;
-        let update_needs = 1 + FORWARD_LEVELS;
+        let layout = self.weights.layout();
+        let gradient_needs = DIAG_ATB_DEPTH + layout.depth();
+        let update_needs = 1 + forward_levels(layout);
         // The gradient's level, once the errors are ready for DiagATB.
         let gradient_level = errors
             .iter()
@@ -273,7 +284,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             .unwrap_or(0)
             .saturating_sub(gradient_needs);
         let errors_refreshed = errors.iter().any(|e| cloud.level(e) < gradient_needs);
-        let join = levels.refreshes() && errors_refreshed && gradient_level >= update_needs;
+        let join = levels.pairs() && errors_refreshed && gradient_level >= update_needs;
         let count = errors.len();
         let mut ready = errors.into_iter().map(|e| (e, gradient_needs)).collect::<Vec<_>>();
         if join {
@@ -286,7 +297,7 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         }
         clock.lap(&mut times, |t| &mut t.update);
         let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / (x.rows() as f64 * self.scale))?;
-        let step = CompactWeights::pack(cloud, &step)?;
+        let step = Weights::from_tiled(cloud, step, layout)?;
         clock.lap(&mut times, |t| &mut t.matmul);
 
         let gamma = self.schedule.next_gamma();

@@ -18,14 +18,48 @@ use blindtuner_features::{Features, Matrix};
 use blindtuner_train::{Verdict, shuffled_order};
 
 use crate::EncryptedError;
-use crate::compact::{CompactWeights, compact_rotations};
 use crate::counting::{CountingCloud, OpCounts};
 use crate::matmul::{diag_abt_rotations, diag_atb_rotations};
 use crate::ops::{accumulate, doubling_steps, rotate_and_add, rotation_keys};
 use crate::packing::{BlockShape, PackedMatrix, PackedScores, padded_classes};
-use crate::refresh::{Levels, RefreshStats};
+use crate::refresh::{Levels, Refresh, RefreshStats};
 use crate::softmax::Softmax;
 use crate::step::{EncryptedModel, StepTimes};
+use crate::weights::{WeightLayout, Weights};
+
+/// Which circuits the cloud trains with. Both share the packing, DiagABT and DiagATB, NAG and
+/// the protocol; they differ where BlindTuner departs from HETAL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Compact weights ([`WeightLayout::Compact`]), BlindTuner's softmax ([`Softmax::new`]),
+    /// short ciphertexts refreshed two at a time ([`Levels::ready_many`]).
+    #[default]
+    BlindTuner,
+    /// HETAL as published: tiled weights, HETAL's softmax with its inverse
+    /// ([`Softmax::hetal`]), every short ciphertext refreshed on its own
+    /// ([`Levels::unpaired`]). The products are the same as BlindTuner's, which take fewer
+    /// rotations than HETAL's table (see [`crate::matmul`]): the baseline is, if anything,
+    /// faster than HETAL's algorithm.
+    Hetal,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::BlindTuner => "blindtuner",
+            Method::Hetal => "hetal",
+        }
+    }
+
+    /// The layout the weights keep between steps.
+    pub fn layout(self) -> WeightLayout {
+        match self {
+            Method::BlindTuner => WeightLayout::Compact,
+            Method::Hetal => WeightLayout::Tiled,
+        }
+    }
+}
 
 /// What both sides agree on before training: shapes and hyperparameters, all public.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +75,8 @@ pub struct TrainingPlan {
     pub patience: Option<usize>,
     /// `M`: the ciphertexts hold the weights divided by it (see [`crate::step`]).
     pub weight_scale: f64,
+    /// BlindTuner's circuits unless [`TrainingPlan::with_method`] says otherwise.
+    pub method: Method,
 }
 
 impl TrainingPlan {
@@ -86,23 +122,60 @@ impl TrainingPlan {
             epochs,
             patience,
             weight_scale,
+            method: Method::BlindTuner,
         };
         plan.softmax()?;
         Ok(plan)
     }
 
-    /// The softmax circuit for this plan's classes, shape and weight scale.
-    pub fn softmax(&self) -> Result<Softmax, EncryptedError> {
-        Softmax::new(self.classes, self.shape)?.with_logit_scale(self.weight_scale)
+    /// The same plan trained with `method`'s circuits.
+    pub fn with_method(self, method: Method) -> Result<TrainingPlan, EncryptedError> {
+        let plan = TrainingPlan { method, ..self };
+        plan.softmax()?;
+        Ok(plan)
     }
 
-    /// Every rotation the cloud needs keys for: both products, the compact weights, the
+    /// The method's softmax circuit for this plan's classes, shape and weight scale.
+    pub fn softmax(&self) -> Result<Softmax, EncryptedError> {
+        let circuit = match self.method {
+            Method::BlindTuner => Softmax::new(self.classes, self.shape)?,
+            Method::Hetal => Softmax::hetal(self.classes, self.shape)?,
+        };
+        circuit.with_logit_scale(self.weight_scale)
+    }
+
+    /// The method's level policy with `refresh`.
+    pub fn levels<'a, Ct: Clone>(&self, refresh: &'a dyn Refresh<Ct>) -> Levels<'a, Ct> {
+        match self.method {
+            Method::BlindTuner => Levels::refreshing(refresh),
+            Method::Hetal => Levels::refreshing(refresh).unpaired(),
+        }
+    }
+
+    /// The model after `steps` steps whose ciphertexts are the next ones of `cts` (see
+    /// [`EncryptedModel::take_from`]).
+    pub fn take_model<Ct: Clone>(
+        &self,
+        steps: usize,
+        cts: &mut impl Iterator<Item = Ct>,
+    ) -> Result<EncryptedModel<Ct>, EncryptedError> {
+        EncryptedModel::take_from(
+            self.method.layout(),
+            (self.classes, self.cols),
+            self.shape,
+            self.weight_scale,
+            steps,
+            cts,
+        )
+    }
+
+    /// Every rotation the cloud needs keys for: both products, the weights' layout, the
     /// softmax, the loss's sum.
     pub fn rotations(&self) -> Result<Vec<i64>, EncryptedError> {
         let steps = diag_abt_rotations(self.shape, self.classes)?
             .into_iter()
             .chain(diag_atb_rotations(self.shape, self.classes)?)
-            .chain(compact_rotations(self.shape, self.classes, self.cols)?)
+            .chain(self.method.layout().rotations(self.shape, self.classes, self.cols)?)
             .chain(self.softmax()?.rotations())
             .chain(doubling_steps(1, self.shape.slots()));
         Ok(rotation_keys(self.shape, steps))
@@ -185,7 +258,7 @@ impl<Ct: Clone> EncryptedData<Ct> {
         Ok(EncryptedData {
             train: train_batches,
             val: val_batches,
-            initial: EncryptedModel::encrypt(client, &zeros, plan.shape, plan.weight_scale)?,
+            initial: EncryptedModel::encrypt(client, &zeros, plan.shape, plan.method.layout(), plan.weight_scale)?,
         })
     }
 
@@ -224,7 +297,7 @@ impl<Ct: Clone> EncryptedData<Ct> {
                 "an upload needs at least one training batch and one validation block".into(),
             ));
         }
-        let weights = CompactWeights::take_from(classes, cols, shape, &mut cts)?;
+        let weights = Weights::take_from(plan.method.layout(), classes, cols, shape, &mut cts)?;
         let initial = EncryptedModel::new(weights, plan.weight_scale)?;
         let initial = EncryptedData { train, val, initial };
         match cts.count() {

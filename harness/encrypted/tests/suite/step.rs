@@ -1,13 +1,17 @@
-//! Training steps on encrypted weights, on plain: equal to the same steps in f64 (with the
-//! approximate softmax), close to the exact trainer, and what a step costs at HETAL's MNIST shape.
+//! Training steps on encrypted weights, on plain, with BlindTuner's circuits (compact weights)
+//! and the HETAL baseline's (tiled weights, HETAL's softmax): equal to the same steps in f64
+//! (with the approximate softmax), close to the exact trainer, and what a step costs at HETAL's
+//! MNIST shape.
 
-use blindtuner_encrypted::compact::{CompactWeights, compact_counts, compact_rotations};
+use blindtuner_encrypted::EncryptedError;
+use blindtuner_encrypted::compact::{compact_counts, compact_rotations};
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
 use blindtuner_encrypted::matmul::{diag_abt_counts, diag_abt_rotations, diag_atb_counts, diag_atb_rotations};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores};
 use blindtuner_encrypted::refresh::Levels;
 use blindtuner_encrypted::softmax::{Softmax, approximate_softmax};
 use blindtuner_encrypted::step::{EncryptedModel, step_depth};
+use blindtuner_encrypted::weights::{WeightLayout, Weights};
 use blindtuner_features::{Features, Matrix};
 use blindtuner_train::{Hyperparams, NesterovSchedule, SoftmaxRegression, train};
 use rand::{Rng, SeedableRng};
@@ -40,27 +44,43 @@ fn keys(shape: BlockShape, softmax: &Softmax, classes: usize, cols: usize) -> Ve
     union(compact, softmax.rotations())
 }
 
+/// A softmax circuit's constructor.
+type Circuit = fn(usize, BlockShape) -> Result<Softmax, EncryptedError>;
+
+/// BlindTuner's circuits and the HETAL baseline's.
+const METHODS: [(WeightLayout, Circuit); 2] = [
+    (WeightLayout::Compact, Softmax::new),
+    (WeightLayout::Tiled, Softmax::hetal),
+];
+
 #[test]
 fn steps_match_f64_and_the_exact_trainer() {
+    for (layout, circuit) in METHODS {
+        steps_match_f64_and_the_exact_trainer_with(layout, circuit);
+    }
+}
+
+fn steps_match_f64_and_the_exact_trainer_with(layout: WeightLayout, circuit: Circuit) {
     let (n, classes, steps, lr) = (24, 3, 6, 0.1);
     let data = blobs(n, 1);
     let shape = BlockShape::new(32, 8).unwrap();
-    let softmax = Softmax::new(classes, shape).unwrap();
+    let softmax = circuit(classes, shape).unwrap();
     let (mut client, cloud) = plain(
         shape.slots(),
-        steps * step_depth(&softmax),
+        steps * step_depth(&softmax, layout),
         &keys(shape, &softmax, classes, data.x.cols),
     );
     let x = PackedMatrix::encrypt_features(&mut client, &data.x, shape).unwrap();
     let y = PackedScores::encrypt_labels(&mut client, &data.labels, classes, shape).unwrap();
     let zeros = Matrix::zeros(classes, data.x.cols);
-    let mut model = EncryptedModel::new(CompactWeights::encrypt(&mut client, &zeros, shape).unwrap(), 1.0).unwrap();
+    let mut model = EncryptedModel::encrypt(&mut client, &zeros, shape, layout, 1.0).unwrap();
 
     // The same steps in f64: v' = w - (lr / n) (P - Y)^T X, w' = v' + g (v - v').
     let (mut w, mut v, mut schedule) = (zeros.clone(), zeros, NesterovSchedule::default());
     for _ in 0..steps {
         model.step(&cloud, &Levels::fixed(), &softmax, &x, &y, lr).unwrap();
-        let mut e = approximate_softmax(&abt(&data.x, &w), Softmax::new).unwrap();
+        assert_eq!(model.weights().layout(), layout);
+        let mut e = approximate_softmax(&abt(&data.x, &w), circuit).unwrap();
         data.labels
             .iter()
             .enumerate()
@@ -85,7 +105,7 @@ fn steps_match_f64_and_the_exact_trainer() {
     let exact = train(&data, &data, &hyper, 0, &mut |_| {}).unwrap();
     assert_eq!(exact.best_epoch, steps);
     let gap = max_abs_diff(&exact.model.weights, &w);
-    eprintln!("{steps} steps on plain: weights within {gap:.1e} of the exact trainer's");
+    eprintln!("{steps} steps on plain, {layout:?} weights: within {gap:.1e} of the exact trainer's");
     assert!(gap < 5e-3, "{gap}");
     let encrypted = SoftmaxRegression { weights: w }.evaluate(&data);
     assert_eq!(encrypted.accuracy, 1.0);
@@ -94,17 +114,25 @@ fn steps_match_f64_and_the_exact_trainer() {
 
 #[test]
 fn a_step_at_hetal_mnist_shape() {
+    for (layout, circuit) in METHODS {
+        a_step_at_hetal_mnist_shape_with(layout, circuit);
+    }
+}
+
+fn a_step_at_hetal_mnist_shape_with(layout: WeightLayout, circuit: Circuit) {
     let (a, b, classes, slots) = (1024, 769, 10, 1 << 15);
     let shape = BlockShape::hetal(a, classes, slots).unwrap();
-    let softmax = Softmax::new(classes, shape).unwrap();
-    let (mut client, cloud) = plain(slots, step_depth(&softmax), &keys(shape, &softmax, classes, b));
+    let softmax = circuit(classes, shape).unwrap();
+    let depth = step_depth(&softmax, layout);
+    let (mut client, cloud) = plain(slots, depth, &keys(shape, &softmax, classes, b));
     let cloud = CountingCloud::new(cloud);
     let x = random_matrix(a, b - 1, 1.0, 1).with_bias_column();
     let labels: Vec<usize> = (0..a).map(|i| (i * 7) % classes).collect();
     let px = PackedMatrix::encrypt_features(&mut client, &x, shape).unwrap();
     let py = PackedScores::encrypt_labels(&mut client, &labels, classes, shape).unwrap();
     let logits = PackedScores::encrypt(&mut client, &random_matrix(a, classes, 1.0, 2), shape).unwrap();
-    let w = CompactWeights::encrypt(&mut client, &Matrix::zeros(classes, b), shape).unwrap();
+    let w = Weights::encrypt(&mut client, &Matrix::zeros(classes, b), shape, layout).unwrap();
+    let weight_cts = w.cts().len() as u64;
 
     softmax.apply(&cloud, &Levels::fixed(), &logits).unwrap();
     let softmax_counts = cloud.counts();
@@ -113,19 +141,21 @@ fn a_step_at_hetal_mnist_shape() {
         .step(&cloud, &Levels::fixed(), &softmax, &px, &py, 2.0)
         .unwrap();
     let step = cloud.counts() - softmax_counts;
-    eprintln!(
-        "one step at ({a}, {b}, {classes}) in {shape}, {} levels: {step}",
-        step_depth(&softmax)
-    );
-    // Unpacking, the products, the softmax, P - Y, packing and v' = w + step on the compact
-    // weights (the first step has no momentum): one ciphertext of weights.
+    eprintln!("one step at ({a}, {b}, {classes}) in {shape}, {layout:?} weights, {depth} levels: {step}");
+    // Unpacking, the products, the softmax, P - Y, packing and v' = w + step on the weights
+    // (the first step has no momentum): one compact ciphertext, or 25 tiled blocks.
+    assert_eq!(weight_cts, if layout == WeightLayout::Compact { 1 } else { 25 });
     let rb = shape.grid(a, b).0;
     let update = OpCounts {
-        additions: rb as u64 + 1,
+        additions: rb as u64 + weight_cts,
         ..OpCounts::default()
     };
     let products = diag_abt_counts(shape, a, b, classes).unwrap() + diag_atb_counts(shape, a, b, classes).unwrap();
-    let compact = compact_counts(shape, classes, b).unwrap();
-    assert_eq!(step, products + softmax_counts + compact + update);
+    let layout_counts = match layout {
+        WeightLayout::Compact => compact_counts(shape, classes, b).unwrap(),
+        WeightLayout::Tiled => OpCounts::default(),
+    };
+    assert_eq!(step, products + softmax_counts + layout_counts + update);
     assert_eq!(cloud.counts().bootstraps, 0);
+    assert_eq!(depth, if layout == WeightLayout::Compact { 69 } else { 81 });
 }

@@ -9,7 +9,7 @@ use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
 use blindtuner_encrypted::packing::{BlockShape, PackedScores};
 use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh, RefreshStats};
 use blindtuner_encrypted::softmax::Softmax;
-use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, read_loss, train};
+use blindtuner_encrypted::training::{EncryptedData, Method, TrainingEvent, TrainingPlan, read_loss, train};
 use blindtuner_features::{Features, Matrix};
 use blindtuner_native::NativeBackend;
 use blindtuner_train::{EarlyStopping, SoftmaxRegression, Verdict};
@@ -100,7 +100,7 @@ where
     let mut losses = Vec::new();
     let run = train(
         &cloud,
-        &Levels::refreshing(refresh),
+        &plan.levels(refresh),
         plan,
         &upload,
         &mut |epoch, loss| {
@@ -157,6 +157,29 @@ fn training_with_refreshes_matches_training_without() {
     assert!(unvalidated.losses.is_empty());
     assert!(unvalidated.counts.bootstraps < run.counts.bootstraps);
     assert!(max_abs_diff(&unvalidated.weights, &deep.weights) < 1e-12);
+    let model = SoftmaxRegression { weights: run.weights };
+    assert_eq!(model.evaluate(&data).accuracy, 1.0);
+}
+
+#[test]
+fn the_hetal_baseline_trains_with_one_refresh_per_short_ciphertext() {
+    let data = blobs(40, 2);
+    let blindtuner = TrainingPlan::new(3, 3, 16, 256, 0.5, 4, Some(10), 8.0).unwrap();
+    let hetal = blindtuner.clone().with_method(Method::Hetal).unwrap();
+    let deep = train_on_plain(&data, &hetal, 100_000);
+    assert_eq!(deep.counts.bootstraps, 0);
+    let run = train_on_plain(&data, &hetal, 9);
+    assert!(max_abs_diff(&run.weights, &deep.weights) < 1e-12);
+    assert_eq!(run.losses, deep.losses);
+    // Unpaired: every refresh carries one ciphertext; BlindTuner pairs and refreshes less.
+    assert_eq!(run.refresh.refreshes, run.refresh.ciphertexts);
+    let ours = train_on_plain(&data, &blindtuner, 9);
+    eprintln!(
+        "{} epochs in 9 levels: HETAL {} refreshes, BlindTuner {} ({} ciphertexts)",
+        hetal.epochs, run.refresh.refreshes, ours.refresh.refreshes, ours.refresh.ciphertexts
+    );
+    assert!(ours.refresh.refreshes < run.refresh.refreshes);
+    assert!(run.losses.windows(2).all(|l| l[1] < l[0]), "{:?}", run.losses);
     let model = SoftmaxRegression { weights: run.weights };
     assert_eq!(model.evaluate(&data).accuracy, 1.0);
 }
