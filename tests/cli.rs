@@ -614,8 +614,8 @@ fn bench_ops_on_tfhe_measures_per_slot_and_projects() {
 fn bench_step_times_steps_at_hetals_mnist_shape_on_plain() {
     let r = run_json(&["bench", "step", "--backend", "plain", "--steps", "3"]);
     assert_eq!(
-        (r["kind"].as_str(), r["backend"].as_str()),
-        (Some("measured"), Some("plain"))
+        (r["kind"].as_str(), r["method"].as_str(), r["backend"].as_str()),
+        (Some("measured"), Some("blindtuner"), Some("plain"))
     );
     assert_eq!(
         (r["rows"].as_u64(), r["cols"].as_u64(), r["classes"].as_u64()),
@@ -646,6 +646,38 @@ fn bench_step_times_steps_at_hetals_mnist_shape_on_plain() {
     }
     assert!(r["median_step_s"].as_f64().unwrap() > 0.0);
     assert!(r["rotation_keys"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_step_times_the_hetal_baseline_on_plain() {
+    let r = run_json(&[
+        "bench",
+        "step",
+        "--backend",
+        "plain",
+        "--steps",
+        "3",
+        "--method",
+        "hetal",
+    ]);
+    assert_eq!(
+        (r["method"].as_str(), r["block"].as_str()),
+        (Some("hetal"), Some("1024 x 32"))
+    );
+    let steps = r["steps"].as_array().unwrap();
+    let refreshes: Vec<f64> = steps.iter().map(|s| s["ops"]["refreshes"].as_f64().unwrap()).collect();
+    for s in steps {
+        // BlindTuner's products without packing the weights: two more products (the momentum
+        // on 25 blocks instead of 1 is scalar), 198 fewer rotations than BlindTuner's 837.
+        assert_eq!(s["ops"]["mul"].as_f64(), Some(916.0), "{s}");
+        assert_eq!(s["ops"]["rotations"].as_f64(), Some(639.0), "{s}");
+        // HETAL's policy: one ciphertext per refresh.
+        assert_eq!(s["ops"]["refreshes"], s["ops"]["refreshed_ciphertexts"], "{s}");
+    }
+    // 11 for HETAL's softmax (76 levels, its max rounds 10 levels each) and `P - Y`, and the 25
+    // tiled weight blocks when they run short: against BlindTuner's 8.
+    assert_eq!(refreshes[0], 36.0, "{refreshes:?}");
+    assert!(refreshes.iter().all(|&r| r >= 11.0), "{refreshes:?}");
 }
 
 #[test]
@@ -715,6 +747,39 @@ fn blindtuner_on_plain_reports_the_gaps_to_exact() {
     ] {
         assert!(r["time"]["phases"][phase].is_number(), "missing phase {phase}");
     }
+}
+
+#[test]
+fn the_hetal_baseline_on_plain_reports_the_gaps_to_exact() {
+    let r = run_json(&[
+        "train",
+        "--method",
+        "hetal",
+        "--backend",
+        "plain",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+    ]);
+    assert_eq!(
+        (r["method"].as_str(), r["backend"].as_str()),
+        (Some("hetal"), Some("plain"))
+    );
+    let e = &r["encrypted"];
+    let (approx, exact) = (
+        e["approximate_plain"]["test"].as_f64().unwrap(),
+        e["exact"]["test"].as_f64().unwrap(),
+    );
+    assert!(
+        approx > 0.8 && (approx - exact).abs() < 0.05,
+        "{approx} against {exact}"
+    );
+    // HETAL's softmax alone takes more refreshes than BlindTuner's whole step (7 to 9.5).
+    let per_step = &e["ops_per_step"];
+    let refreshes = per_step["refreshes"].as_f64().unwrap();
+    assert!(refreshes >= 10.0, "{per_step}");
+    assert_eq!(per_step["refreshes"], per_step["refreshed_ciphertexts"], "{per_step}");
 }
 
 #[test]

@@ -167,6 +167,53 @@ fn roles_alternate_with_early_stopping_and_give_trains_model() {
 }
 
 #[test]
+fn the_hetal_baseline_through_the_roles_gives_trains_model() {
+    let run: Vec<&str> = PLAIN_RUN.iter().copied().chain(["--method", "hetal"]).collect();
+    let (upload, report) = encrypt(&run);
+    assert_eq!(report["method"], "hetal");
+    let plan: Value = serde_json::from_slice(&std::fs::read(upload.exchange.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["method"], "hetal");
+    let reports = train_to_the_end(&upload);
+    let last = reports.last().unwrap();
+    assert_eq!(
+        (last["method"].as_str(), last["steps"].as_u64()),
+        (Some("hetal"), Some(8))
+    );
+    // HETAL's policy: one ciphertext per refresh.
+    assert_eq!(
+        last["ops_per_step"]["refreshes"],
+        last["ops_per_step"]["refreshed_ciphertexts"]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (from_roles, from_train) = (dir.path().join("roles.json"), dir.path().join("train.json"));
+    let decrypted = decrypt(&upload, &from_roles);
+    let trained = train_in_one_process(&run, &from_train);
+    assert_eq!(trained["method"], "hetal");
+    assert_eq!(max_abs_diff(&weights(&from_roles), &weights(&from_train)), 0.0);
+    assert_eq!(decrypted["accuracy"], trained["accuracy"]);
+    exact_is_refused_by_client_encrypt(&run);
+}
+
+/// `client encrypt` with `--method exact` in place of `run`'s method: one line, nothing written.
+fn exact_is_refused_by_client_encrypt(run: &[&str]) {
+    let root = tempfile::tempdir().unwrap();
+    let (exchange, client) = (root.path().join("exchange"), root.path().join("client"));
+    let mut args = vec![
+        "client",
+        "encrypt",
+        "--exchange",
+        exchange.to_str().unwrap(),
+        "--client-dir",
+        client.to_str().unwrap(),
+    ];
+    args.extend(run.iter().map(|a| if *a == "hetal" { "exact" } else { a }));
+    let o = blindtuner(&args);
+    assert_one_line_error(&o, &["--method exact", "nothing to upload"]);
+    assert!(!exchange.exists());
+}
+
+#[test]
 fn native_roles_give_trains_model_and_the_cloud_never_sees_the_secret() {
     // Toy bootstrapping with boot-n16's nine work levels, one step of 64 digits.
     let run = [

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-/// The cells of `--preset quick --backends plain --datasets digits`.
+/// The cells of `--preset quick --backends plain --datasets digits --methods blindtuner,exact`.
 const CELLS: [&str; 4] = [
     "train-digits-exact",
     "train-digits-blindtuner-plain",
@@ -30,6 +30,8 @@ fn suite(out: &Path) -> (BTreeMap<String, String>, String) {
         "plain",
         "--datasets",
         "digits",
+        "--methods",
+        "blindtuner,exact",
         "--out",
         out.to_str().unwrap(),
         "--json",
@@ -140,11 +142,11 @@ fn baselines_not_implemented_say_so_in_one_line() {
         "--preset",
         "quick",
         "--methods",
-        "hetal",
+        "glyph",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_one_line_error(&o, &["--methods hetal", "HETAL baseline is not implemented yet"]);
+    assert_one_line_error(&o, &["--methods glyph", "Glyph baseline is not implemented yet"]);
     assert!(!out.exists(), "nothing written");
 }
 

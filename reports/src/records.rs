@@ -71,6 +71,9 @@ impl Record {
 pub struct StepRecord {
     /// `measured` for every step the command timed.
     pub kind: String,
+    /// `blindtuner` or `hetal` (the baseline): whose circuits ran.
+    #[serde(default = "blindtuner")]
+    pub method: String,
     pub backend: String,
     pub parameters: String,
     #[serde(default)]
@@ -91,6 +94,11 @@ pub struct StepRecord {
     pub steps: Vec<StepTiming>,
     /// Median over the steps after the first (over all steps when only one or two ran).
     pub median_step_s: f64,
+    /// Mean over the same steps: where the refreshes come in cycles longer than one step (the
+    /// HETAL baseline's weights every few steps), the mean is the cost per step over a run and
+    /// the median is not.
+    #[serde(default)]
+    pub mean_step_s: Option<f64>,
     /// Largest resident memory of the process, from the kernel (`VmHWM`), if it says.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
@@ -125,6 +133,12 @@ impl StepRecord {
     /// The median over the steady steps of `field`, in seconds.
     pub fn median_of(&self, field: impl Fn(&StepTiming) -> f64) -> f64 {
         median(self.steady_steps().iter().map(field).collect())
+    }
+
+    /// The mean over the steady steps of their total time, in seconds.
+    pub fn mean_step(&self) -> f64 {
+        let steady = self.steady_steps();
+        steady.iter().map(|s| s.total_s).sum::<f64>() / steady.len().max(1) as f64
     }
 
     /// The per-step phases (name, median seconds over the steady steps), as `train`'s phases
@@ -197,6 +211,11 @@ pub struct ProjectedOp {
 }
 
 /// The median of `x` (the mean of the middle two for an even count; 0 for none).
+/// The method of records written before the HETAL baseline existed.
+fn blindtuner() -> String {
+    "blindtuner".into()
+}
+
 pub fn median(mut x: Vec<f64>) -> f64 {
     if x.is_empty() {
         return 0.0;

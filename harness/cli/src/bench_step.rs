@@ -1,6 +1,7 @@
 //! `blindtuner bench step`: the time of one encrypted training step at a chosen shape (HETAL's
 //! MNIST shape by default: a batch of 1,024 rows, 768 features and the bias, 10 classes), on any
-//! backend, with where the time went and the operations it took.
+//! backend, of BlindTuner or of the HETAL baseline (`--method hetal`), with where the time went
+//! and the operations it took.
 //!
 //! The features are synthetic (uniform in [-1, 1], the bias column 1, random labels): a step's
 //! time and operation counts depend on the shape and the parameter set alone, not on the values,
@@ -12,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use blindtuner_backend::Backend;
 use blindtuner_encrypted::counting::CountingCloud;
-use blindtuner_encrypted::refresh::{Bootstrap, Levels};
+use blindtuner_encrypted::refresh::Bootstrap;
 use blindtuner_encrypted::step::StepTimes;
 use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingState};
 use blindtuner_features::{Features, Matrix};
@@ -23,10 +24,13 @@ use rand::{Rng, SeedableRng};
 
 use crate::encrypted_train::{Keys, OnBackend, check_plan, keygen, ops, with_backend};
 use crate::output::{peak_rss, print_stdout, write_json};
-use crate::train_cmd::{Backend as BackendName, progress_bar, spinner};
+use crate::train_cmd::{Backend as BackendName, Method, progress_bar, spinner};
 
 #[derive(Args)]
 pub struct StepArgs {
+    /// The circuits: BlindTuner's or the HETAL baseline's (`exact` has no encrypted step).
+    #[arg(long, value_enum, default_value_t = Method::Blindtuner)]
+    method: Method,
     /// Engine: native (default) or plain; a step needs a bootstrappable set, so seal is
     /// refused in one line.
     #[arg(long, value_enum, default_value_t = BackendName::Native)]
@@ -62,6 +66,9 @@ pub struct StepArgs {
 }
 
 pub fn run(args: StepArgs) -> Result<()> {
+    if args.method.circuits().is_none() {
+        bail!("--method exact trains without encryption: there is no encrypted step to time");
+    }
     if args.rows == 0 || args.features == 0 || args.classes < 2 {
         bail!(
             "a step needs rows, features and at least two classes (got {} rows, {} features, {} classes)",
@@ -129,7 +136,8 @@ impl OnBackend for TimeSteps<'_> {
             1,
             None,
             args.weight_scale,
-        )?;
+        )?
+        .with_method(args.method.circuits().expect("checked in run"))?;
         let mut rng = rand::rngs::StdRng::from_os_rng();
         let train = synthetic(args.rows * steps, args.features, args.classes, &mut rng);
         let val = synthetic(1, args.features, args.classes, &mut rng);
@@ -148,7 +156,7 @@ impl OnBackend for TimeSteps<'_> {
 
         let cloud = CountingCloud::new(cloud);
         let bootstrap = Bootstrap::new(&cloud)?;
-        let levels = Levels::refreshing(&bootstrap);
+        let levels = plan.levels(&bootstrap);
         let bar = progress_bar(args.quiet, &format!("{label}: training steps"), steps as u64);
         let mut state = TrainingState::start(&data);
         let mut results = Vec::with_capacity(steps);
@@ -185,6 +193,7 @@ impl OnBackend for TimeSteps<'_> {
 
         let mut record = StepRecord {
             kind: "measured".into(),
+            method: plan.method.name().into(),
             backend: label.into(),
             parameters: caps.parameters.clone(),
             security: caps.security.to_string(),
@@ -198,20 +207,23 @@ impl OnBackend for TimeSteps<'_> {
             encrypt_s,
             steps: results,
             median_step_s: 0.0,
+            mean_step_s: None,
             peak_rss_bytes: peak_rss(),
             machine: crate::calibration::machine()?,
             date: utc_now_rfc3339(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
         record.median_step_s = record.median_of(|s| s.total_s);
+        record.mean_step_s = Some(record.mean_step());
         Ok(record)
     }
 }
 
 fn summary(r: &StepRecord) -> String {
     let mut out = format!(
-        "one training step on {} ({}), batch {} x {} columns, {} classes, blocks {}, {} thread(s)\n\
+        "one {} training step on {} ({}), batch {} x {} columns, {} classes, blocks {}, {} thread(s)\n\
          keys: {} rotations in {:.1} s; {} batches encrypted in {:.1} s\n",
+        r.method,
         r.backend,
         r.parameters,
         r.rows,
@@ -240,7 +252,11 @@ fn summary(r: &StepRecord) -> String {
         ));
     }
     let which = if r.steps.len() > 2 { " (after the first)" } else { "" };
-    out.push_str(&format!("median step{which}: {:.2} s", r.median_step_s));
+    out.push_str(&format!(
+        "median step{which}: {:.2} s, mean {:.2} s",
+        r.median_step_s,
+        r.mean_step()
+    ));
     if let Some(bytes) = r.peak_rss_bytes {
         out.push_str(&format!(", peak memory {:.1} GB", bytes as f64 / 1e9));
     }

@@ -1,6 +1,7 @@
-//! `blindtuner train --method blindtuner`: the encrypted training in one process (client and
-//! cloud side by side, talking through the same types a deployment uses), reported beside the
-//! same training on plain (the identical circuit without encryption) and by the exact trainer.
+//! `blindtuner train --method blindtuner` (or `hetal`, the baseline): the encrypted training in
+//! one process (client and cloud side by side, talking through the same types a deployment
+//! uses), reported beside the same training on plain (the identical circuit without encryption)
+//! and by the exact trainer.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -11,8 +12,10 @@ use blindtuner_backend::plain::PlainBackend;
 use blindtuner_backend::{Backend, Capabilities};
 use blindtuner_encrypted::EncryptedError;
 use blindtuner_encrypted::counting::{CountingCloud, OpCounts};
-use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Levels, Refresh as RefreshCircuit, RefreshStats};
-use blindtuner_encrypted::training::{EncryptedData, TrainingEvent, TrainingPlan, TrainingStats, read_loss, train};
+use blindtuner_encrypted::refresh::{Bootstrap, ClientRefresh, Refresh as RefreshCircuit, RefreshStats};
+use blindtuner_encrypted::training::{
+    EncryptedData, Method, TrainingEvent, TrainingPlan, TrainingStats, read_loss, train,
+};
 use blindtuner_features::{FeatureSplits, Matrix};
 use blindtuner_native::NativeBackend;
 use blindtuner_reports::{EncryptedRun, EpochLoss, LossCurve, OpsPerStep};
@@ -44,7 +47,7 @@ struct Outcome {
     decrypt_s: f64,
 }
 
-/// `--method blindtuner` on the backend of `args`.
+/// `--method blindtuner` or `hetal` on the backend of `args`.
 pub fn run(
     args: &TrainArgs,
     features: &FeatureSplits,
@@ -128,7 +131,7 @@ impl OnBackend for TrainOn<'_> {
             phases,
         } = self;
         let caps = backend.capabilities();
-        let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
+        let plan = plan(features, hyper, args.engine.weight_scale, &caps, circuits(args)?)?;
         check_plan(&caps, args.engine.refresh)?;
 
         let mut exact_phases = BTreeMap::new();
@@ -238,12 +241,13 @@ fn report(
     })
 }
 
-/// The training plan for `caps`' slots.
+/// The training plan of `method` for `caps`' slots.
 pub fn plan(
     features: &FeatureSplits,
     hyper: &Hyperparams,
     weight_scale: f64,
     caps: &Capabilities,
+    method: Method,
 ) -> Result<TrainingPlan> {
     Ok(TrainingPlan::new(
         features.train.classes,
@@ -254,7 +258,15 @@ pub fn plan(
         hyper.epochs,
         hyper.patience,
         weight_scale,
-    )?)
+    )?
+    .with_method(method)?)
+}
+
+/// The circuits of `args`' encrypted method.
+fn circuits(args: &TrainArgs) -> Result<Method> {
+    args.method
+        .circuits()
+        .context("the exact trainer has no encrypted circuits")
 }
 
 /// The plain backend with the slots and levels of `caps`.
@@ -354,7 +366,7 @@ where
     B::Client: Send,
 {
     let caps = backend.capabilities();
-    let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
+    let plan = plan(features, hyper, args.engine.weight_scale, &caps, circuits(args)?)?;
     let Keys {
         client,
         cloud,
@@ -409,7 +421,7 @@ where
     let mut failure = None;
     let run = train(
         &cloud,
-        &Levels::refreshing(refresher),
+        &plan.levels(refresher),
         &plan,
         &upload,
         &mut |epoch, loss| {

@@ -22,10 +22,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use blindtuner_backend::{Backend, Cloud};
 use blindtuner_encrypted::counting::CountingCloud;
-use blindtuner_encrypted::refresh::{Bootstrap, Levels};
+use blindtuner_encrypted::refresh::Bootstrap;
 use blindtuner_encrypted::step::EncryptedModel;
 use blindtuner_encrypted::training::{
-    EncryptedData, TrainingEvent, TrainingPlan, TrainingState, TrainingStats, read_loss,
+    EncryptedData, Method, TrainingEvent, TrainingPlan, TrainingState, TrainingStats, read_loss,
 };
 use blindtuner_features::FeatureSplits;
 use blindtuner_reports::{Accuracy, OpsPerStep};
@@ -40,7 +40,8 @@ use crate::exchange::{
 };
 use crate::output::{finish, write_weights};
 use crate::train_cmd::{
-    Backend as BackendName, DataArgs, EngineArgs, HyperArgs, Refresh, accuracy, progress_bar, spinner,
+    Backend as BackendName, DataArgs, EngineArgs, HyperArgs, Method as MethodName, Refresh, accuracy, progress_bar,
+    spinner,
 };
 
 /// The identifier of `plan.json`'s format.
@@ -104,6 +105,10 @@ pub struct EncryptArgs {
     dirs: ClientDirs,
     #[command(flatten)]
     data: DataArgs,
+    /// The circuits the cloud will train with: BlindTuner's or the HETAL baseline's (the plan
+    /// carries the choice to the cloud).
+    #[arg(long, value_enum, default_value_t = MethodName::Blindtuner)]
+    method: MethodName,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
@@ -157,6 +162,9 @@ struct ExchangePlan {
     epochs: usize,
     patience: Option<usize>,
     weight_scale: f64,
+    /// The circuits the cloud trains with (BlindTuner's before the baseline existed).
+    #[serde(default)]
+    method: Method,
     /// Samples per training batch, in the order the cloud visits them.
     train_rows: Vec<usize>,
     /// Samples per validation block.
@@ -205,6 +213,7 @@ impl ExchangePlan {
             self.patience,
             self.weight_scale,
         )
+        .and_then(|plan| plan.with_method(self.method))
         .with_context(|| format!("{PLAN}: the plan"))
     }
 }
@@ -287,6 +296,8 @@ fn create_dir(dir: &Path) -> Result<()> {
 #[derive(Serialize)]
 struct EncryptReport {
     role: &'static str,
+    /// `blindtuner` or `hetal`: whose circuits the cloud will run.
+    method: &'static str,
     backend: &'static str,
     parameters: String,
     security: String,
@@ -311,6 +322,10 @@ fn encrypt(args: EncryptArgs) -> Result<()> {
     }
     refuse_used(&args.dirs.exchange, PLAN, "an upload")?;
     refuse_used(&args.dirs.client_dir, SECRET, "a client secret")?;
+    let method = args
+        .method
+        .circuits()
+        .context("--method exact trains without encryption: there is nothing to upload")?;
     let (_, hyper) = args.hyper.resolve(&args.data.dataset)?;
     let features = args.data.load(args.output.quiet, &mut Default::default())?.features;
     with_backend(
@@ -318,6 +333,7 @@ fn encrypt(args: EncryptArgs) -> Result<()> {
         args.engine.params.as_deref(),
         EncryptOn {
             args: &args,
+            method,
             hyper: &hyper,
             features: &features,
         },
@@ -326,6 +342,7 @@ fn encrypt(args: EncryptArgs) -> Result<()> {
 
 struct EncryptOn<'a> {
     args: &'a EncryptArgs,
+    method: Method,
     hyper: &'a Hyperparams,
     features: &'a FeatureSplits,
 }
@@ -338,7 +355,12 @@ impl OnBackend for EncryptOn<'_> {
         B: Backend + Sync,
         B::Client: Send,
     {
-        let EncryptOn { args, hyper, features } = self;
+        let EncryptOn {
+            args,
+            method,
+            hyper,
+            features,
+        } = self;
         let caps = backend.capabilities();
         if !caps.bootstrap {
             bail!(
@@ -347,7 +369,7 @@ impl OnBackend for EncryptOn<'_> {
                 caps.parameters
             );
         }
-        let plan = plan(features, hyper, args.engine.weight_scale, &caps)?;
+        let plan = plan(features, hyper, args.engine.weight_scale, &caps, method)?;
         crate::encrypted_train::check_plan(&caps, Some(Refresh::Bootstrap))?;
         let crate::encrypted_train::Keys {
             mut client,
@@ -387,6 +409,7 @@ impl OnBackend for EncryptOn<'_> {
             epochs: plan.epochs,
             patience: plan.patience,
             weight_scale: plan.weight_scale,
+            method: plan.method,
             train_rows: upload.train_rows(),
             val_rows: upload.val_rows(),
             rotation_keys: rotations,
@@ -422,6 +445,7 @@ impl OnBackend for EncryptOn<'_> {
 
         let report = EncryptReport {
             role: "client encrypt",
+            method: plan.method.name(),
             backend: label,
             parameters: caps.parameters.clone(),
             security: caps.security.to_string(),
@@ -474,6 +498,7 @@ struct CloudReport {
     role: &'static str,
     /// `awaiting_verdict` (run `client judge`, then `cloud train` again) or `finished`.
     status: &'static str,
+    method: &'static str,
     backend: &'static str,
     parameters: String,
     security: String,
@@ -528,14 +553,7 @@ fn model_from<Ct: Clone>(
     steps: usize,
     cts: &mut impl Iterator<Item = Ct>,
 ) -> Result<EncryptedModel<Ct>> {
-    Ok(EncryptedModel::take_from(
-        plan.classes,
-        plan.cols,
-        plan.shape,
-        plan.weight_scale,
-        steps,
-        cts,
-    )?)
+    Ok(plan.take_model(steps, cts)?)
 }
 
 /// Serialises the ciphertexts of `models`, in order.
@@ -631,7 +649,7 @@ impl OnBackend for CloudTrainOn<'_> {
         }
 
         let levels_refresh = Bootstrap::new(&cloud)?;
-        let levels = Levels::refreshing(&levels_refresh);
+        let levels = plan.levels(&levels_refresh);
         let steps_before = state.stats.steps;
         let bar = progress_bar(
             args.output.quiet,
@@ -702,6 +720,7 @@ impl OnBackend for CloudTrainOn<'_> {
         .collect();
         let report = CloudReport {
             role: "cloud train",
+            method: plan.method.name(),
             status: if awaiting.is_some() {
                 "awaiting_verdict"
             } else {

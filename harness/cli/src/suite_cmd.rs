@@ -54,10 +54,10 @@ enum Preset {
 const DATASETS: [&str; 6] = ["mnist10k", "digits", "mnist", "cifar10", "dermamnist", "face-mask"];
 /// The backends a cell may run on.
 const BACKENDS: [&str; 4] = ["plain", "native", "seal", "tfhe"];
-/// The methods a cell may belong to; the last two are baselines not implemented yet.
+/// The methods a cell may belong to; the last is a baseline not implemented yet.
 const METHODS: [&str; 4] = ["blindtuner", "exact", "hetal", "glyph"];
 /// The baselines named by `--methods` that have no implementation yet, with their display names.
-const NOT_IMPLEMENTED: [(&str, &str); 2] = [("hetal", "HETAL"), ("glyph", "Glyph")];
+const NOT_IMPLEMENTED: [(&str, &str); 1] = [("glyph", "Glyph")];
 
 /// One cell of the matrix: the smallest preset that holds it, its name (its result file's stem),
 /// what `--datasets`, `--backends` and `--methods` filter it by (`None`: no data set or no
@@ -111,6 +111,13 @@ const MATRIX: &[Cell] = &[
     cell(Quick, "train-digits-blindtuner-native", Some("digits"), Some("native"), "blindtuner",
         &["train", "--method", "blindtuner", "--backend", "native", "--dataset", "digits",
           "--features", "pixels-std", "--batch", "1024", "--train-limit", "1024", "--epochs", "4", "--lr", "1", "--patience", "0"]),
+    // The HETAL baseline on the same data, shape and machine as BlindTuner's cells above.
+    cell(Quick, "train-mnist10k-hetal-plain", Some("mnist10k"), Some("plain"), "hetal",
+        &["train", "--method", "hetal", "--backend", "plain", "--dataset", "mnist10k",
+          "--features", "pixels-pca64-std", "--train-limit", "1024", "--epochs", "3", "--lr", "1", "--patience", "0"]),
+    cell(Quick, "train-mnist10k-hetal-native", Some("mnist10k"), Some("native"), "hetal",
+        &["train", "--method", "hetal", "--backend", "native", "--dataset", "mnist10k",
+          "--features", "pixels-pca64-std", "--train-limit", "1024", "--epochs", "3", "--lr", "1", "--patience", "0"]),
     cell(Quick, "bench-ops-plain", None, Some("plain"), "blindtuner",
         &["bench", "ops", "--backend", "plain"]),
     cell(Quick, "bench-ops-native-n14", None, Some("native"), "blindtuner",
@@ -121,6 +128,8 @@ const MATRIX: &[Cell] = &[
         &["bench", "ops", "--backend", "tfhe", "--tfhe-set", "tfhe-q16-s2"]),
     cell(Quick, "bench-step-plain", None, Some("plain"), "blindtuner",
         &["bench", "step", "--backend", "plain", "--steps", "3"]),
+    cell(Quick, "bench-step-plain-hetal", None, Some("plain"), "hetal",
+        &["bench", "step", "--backend", "plain", "--steps", "3", "--method", "hetal"]),
     cell(Full, "train-mnist-exact", Some("mnist"), None, "exact",
         &["train", "--method", "exact", "--dataset", "mnist"]),
     cell(Full, "train-cifar10-exact", Some("cifar10"), None, "exact",
@@ -153,8 +162,26 @@ const MATRIX: &[Cell] = &[
         &["train", "--method", "blindtuner", "--backend", "native", "--dataset", "dermamnist"]),
     cell(Full, "train-face-mask-blindtuner-native", Some("face-mask"), Some("native"), "blindtuner",
         &["train", "--method", "blindtuner", "--backend", "native", "--dataset", "face-mask"]),
+    cell(Full, "train-mnist-hetal-plain", Some("mnist"), Some("plain"), "hetal",
+        &["train", "--method", "hetal", "--backend", "plain", "--dataset", "mnist"]),
+    cell(Full, "train-cifar10-hetal-plain", Some("cifar10"), Some("plain"), "hetal",
+        &["train", "--method", "hetal", "--backend", "plain", "--dataset", "cifar10"]),
+    cell(Full, "train-dermamnist-hetal-plain", Some("dermamnist"), Some("plain"), "hetal",
+        &["train", "--method", "hetal", "--backend", "plain", "--dataset", "dermamnist"]),
+    cell(Full, "train-face-mask-hetal-plain", Some("face-mask"), Some("plain"), "hetal",
+        &["train", "--method", "hetal", "--backend", "plain", "--dataset", "face-mask"]),
+    cell(Full, "train-mnist-hetal-native", Some("mnist"), Some("native"), "hetal",
+        &["train", "--method", "hetal", "--backend", "native", "--dataset", "mnist"]),
+    cell(Full, "train-cifar10-hetal-native", Some("cifar10"), Some("native"), "hetal",
+        &["train", "--method", "hetal", "--backend", "native", "--dataset", "cifar10"]),
+    cell(Full, "train-dermamnist-hetal-native", Some("dermamnist"), Some("native"), "hetal",
+        &["train", "--method", "hetal", "--backend", "native", "--dataset", "dermamnist"]),
+    cell(Full, "train-face-mask-hetal-native", Some("face-mask"), Some("native"), "hetal",
+        &["train", "--method", "hetal", "--backend", "native", "--dataset", "face-mask"]),
     cell(Full, "bench-step-native", None, Some("native"), "blindtuner",
         &["bench", "step", "--backend", "native"]),
+    cell(Full, "bench-step-native-hetal", None, Some("native"), "hetal",
+        &["bench", "step", "--backend", "native", "--method", "hetal"]),
     cell(Full, "bench-ops-native-n16-bootstrap", None, Some("native"), "blindtuner",
         &["bench", "ops", "--backend", "native", "--config", "n16", "--bootstrap"]),
 ];

@@ -25,8 +25,22 @@ pub enum Method {
     /// BlindTuner: HETAL's packing and circuits on the backend's ciphertexts (on `plain`, the
     /// identical circuit without encryption), compared with plain and exact in every result.
     Blindtuner,
+    /// The HETAL baseline as published (tiled weights, HETAL's softmax, one refresh per
+    /// ciphertext), on any backend, compared with plain and exact as BlindTuner is.
+    Hetal,
     /// The f64 reference trainer: exact softmax, no encryption.
     Exact,
+}
+
+impl Method {
+    /// The circuits of an encrypted method; `None` for the exact trainer.
+    pub fn circuits(self) -> Option<blindtuner_encrypted::training::Method> {
+        match self {
+            Method::Blindtuner => Some(blindtuner_encrypted::training::Method::BlindTuner),
+            Method::Hetal => Some(blindtuner_encrypted::training::Method::Hetal),
+            Method::Exact => None,
+        }
+    }
 }
 
 /// The engine the method runs on.
@@ -106,7 +120,7 @@ pub struct DataArgs {
 /// The engine of an encrypted run.
 #[derive(Args, Clone, Debug)]
 pub struct EngineArgs {
-    /// Engine of `--method blindtuner` (`exact` runs on plain f64).
+    /// Engine of `--method blindtuner` or `hetal` (`exact` runs on plain f64).
     #[arg(long, value_enum, default_value_t = Backend::Native)]
     pub backend: Backend,
     /// The backend's parameter set (native: boot-n16, boot-toy-n12, boot-toy-n12-w9, toy-n12,
@@ -274,7 +288,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let trained = match args.method {
         Method::Exact => exact(&features, &hyper, args.hyper.seed, args.quiet, &mut phases)?,
-        Method::Blindtuner => crate::encrypted_train::run(&args, &features, &hyper, &mut phases)?,
+        Method::Blindtuner | Method::Hetal => crate::encrypted_train::run(&args, &features, &hyper, &mut phases)?,
     };
 
     let t = Instant::now();
