@@ -314,8 +314,8 @@ fn speedup_is_shown_only_for_runs_of_one_machine_backend_and_data_set() {
     let r = results.path();
     let bt = run_json(&["train", "--backend", "plain", "--dataset", "digits", "--epochs", "1"]);
     write(r, "blindtuner.json", &bt);
-    // Synthetic rival records (no baseline is implemented yet): HETAL 3x slower per step and 2x
-    // in total on the same machine and backend, Glyph on another backend.
+    // Synthetic rival records, named so, to check the arithmetic: HETAL 3x slower per step and
+    // 2x in total on the same machine and backend, Glyph on another backend.
     let mut hetal = bt.clone();
     hetal["method"] = json!("hetal");
     hetal["time"]["per_step_s"] = json!(bt["time"]["per_step_s"].as_f64().unwrap() * 3.0);
@@ -334,4 +334,69 @@ fn speedup_is_shown_only_for_runs_of_one_machine_backend_and_data_set() {
     assert!(section.contains("3.00x") && section.contains("2.00x"), "{section}");
     assert!(!section.contains("glyph"), "{section}");
     assert!(!section.contains("No comparison is available yet"), "{section}");
+}
+
+#[test]
+fn the_speedup_over_hetal_is_explained_by_the_counts_of_real_runs() {
+    let results = tempfile::tempdir().unwrap();
+    let r = results.path();
+    for method in ["blindtuner", "hetal"] {
+        let train = [
+            "train",
+            "--method",
+            method,
+            "--backend",
+            "plain",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+        ];
+        record(r, &format!("{method}-digits.json"), &train);
+        let step = [
+            "bench",
+            "step",
+            "--method",
+            method,
+            "--backend",
+            "plain",
+            "--rows",
+            "64",
+            "--features",
+            "63",
+            "--steps",
+            "2",
+        ];
+        record(r, &format!("step-{method}.json"), &step);
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = report(r, out.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    let start = md
+        .find("### Where the speedup over HETAL comes from")
+        .expect("the section");
+    let end = md[start..].find("\n## ").map_or(md.len(), |e| start + e);
+    let section = &md[start..end];
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.contains("blindtuner-digits.json") || l.contains("step-blindtuner.json"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{section}");
+    assert!(
+        rows[0].starts_with("| digits (train)") && rows[1].starts_with("| 64 x 64, 10 classes (bench step)"),
+        "{section}"
+    );
+    // Both run the same products; the baseline refreshes one ciphertext at a time, more often.
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (ours, theirs) = cells[7].split_once(" / ").unwrap();
+        assert!(ours.parse::<f64>().unwrap() < theirs.parse::<f64>().unwrap(), "{row}");
+        assert!(cells[4].ends_with('x'), "{row}");
+    }
+    let ops = &md[md.find("## Operations per training step").unwrap()..];
+    assert!(
+        ops.contains("hetal (bench step)") && ops.contains("blindtuner (bench step)"),
+        "{ops}"
+    );
 }

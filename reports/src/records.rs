@@ -94,9 +94,9 @@ pub struct StepRecord {
     pub steps: Vec<StepTiming>,
     /// Median over the steps after the first (over all steps when only one or two ran).
     pub median_step_s: f64,
-    /// Mean over the same steps: where the refreshes come in cycles longer than one step (the
-    /// HETAL baseline's weights every few steps), the mean is the cost per step over a run and
-    /// the median is not.
+    /// Mean over all the steps: where refreshes come in cycles longer than one step (the HETAL
+    /// baseline refreshes its weights in two steps of every six), the mean over whole cycles is
+    /// the cost per step of a run and the median is not; the first step is part of the cycle.
     #[serde(default)]
     pub mean_step_s: Option<f64>,
     /// Largest resident memory of the process, from the kernel (`VmHWM`), if it says.
@@ -135,10 +135,9 @@ impl StepRecord {
         median(self.steady_steps().iter().map(field).collect())
     }
 
-    /// The mean over the steady steps of their total time, in seconds.
+    /// The mean over all the steps of their total time, in seconds (see `mean_step_s`).
     pub fn mean_step(&self) -> f64 {
-        let steady = self.steady_steps();
-        steady.iter().map(|s| s.total_s).sum::<f64>() / steady.len().max(1) as f64
+        self.steps.iter().map(|s| s.total_s).sum::<f64>() / self.steps.len().max(1) as f64
     }
 
     /// The per-step phases (name, median seconds over the steady steps), as `train`'s phases
@@ -152,9 +151,10 @@ impl StepRecord {
         ]
     }
 
-    /// The mean operations of a steady step (counts vary by a bootstrap from step to step).
+    /// The mean operations per step over all the steps (counts vary from step to step, in cycles
+    /// that the first step belongs to, as in `mean_step_s`).
     pub fn mean_ops(&self) -> OpsPerStep {
-        let steps = self.steady_steps();
+        let steps = &self.steps;
         let n = steps.len().max(1) as f64;
         let sum = |f: fn(&OpsPerStep) -> f64| steps.iter().map(|s| f(&s.ops)).sum::<f64>() / n;
         OpsPerStep {

@@ -198,6 +198,7 @@ pub fn build(source: &Path, files: &[ResultFile], skipped: &[String]) -> Result<
     operations(&mut doc, &runs, &steps);
     loss_curves(&mut doc, &runs, &names)?;
     speedup(&mut doc, &runs);
+    speedup_explained(&mut doc, &runs, &steps);
     micro_benchmarks(&mut doc, files)?;
     Ok(Report {
         markdown: markdown(&doc),
@@ -478,7 +479,7 @@ fn operations(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Path, &Ste
     rows.extend(steps.iter().map(|(path, r)| {
         row(
             file_name(path),
-            "blindtuner (bench step)",
+            &format!("{} (bench step)", r.method),
             &r.backend,
             &r.parameters,
             &r.mean_ops(),
@@ -608,6 +609,98 @@ fn speedup(doc: &mut Doc, runs: &[(&Path, &RunReport)]) {
         rows,
         "No comparison is available yet: it needs a BlindTuner train record and a HETAL or Glyph train record (`method` `hetal` or `glyph`) of the same data set, backend and machine, and the baselines are not implemented yet.",
     );
+}
+
+/// What BlindTuner's speedup over HETAL comes from: the operations and refreshes per step of
+/// both, from train records of the same data set, backend and machine, and the steps of `bench
+/// step` records of both at the same shape and parameter set on the same machine (their mean
+/// over all steps: the baseline's refreshes come in cycles of several steps).
+fn speedup_explained(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Path, &StepRecord)]) {
+    doc.heading(3, "Where the speedup over HETAL comes from");
+    let pair = |o: &OpsPerStep, h: &OpsPerStep| {
+        [
+            format!("{:.0} / {:.0}", o.mul, h.mul),
+            format!("{:.0} / {:.0}", o.rotations, h.rotations),
+            format!("{:.2} / {:.2}", o.refreshes, h.refreshes),
+            format!("{:.2} / {:.2}", o.refreshed_ciphertexts, h.refreshed_ciphertexts),
+        ]
+    };
+    let mut rows = Vec::new();
+    let rivals = |method: &'static str| runs.iter().filter(move |(_, r)| r.method == method);
+    for ((bt_path, bt), (h_path, h)) in rivals("blindtuner").flat_map(|b| rivals("hetal").map(move |h| (b, h))) {
+        let same = bt.dataset == h.dataset && bt.backend == h.backend && bt.machine.cpu == h.machine.cpu;
+        let (Some(be), Some(he)) = (&bt.encrypted, &h.encrypted) else {
+            continue;
+        };
+        if !same || be.parameters != he.parameters || !(bt.time.measured && h.time.measured) {
+            continue;
+        }
+        let refresh =
+            |r: &RunReport| r.time.phases.get("train.refresh").copied().unwrap_or(0.0) / r.steps.max(1) as f64;
+        let mut row = vec![
+            format!("{} (train)", bt.dataset),
+            format!("{} {}", bt.backend, set_name(&be.parameters)),
+            format!(
+                "{} / {}",
+                format_seconds(bt.time.per_step_s),
+                format_seconds(h.time.per_step_s)
+            ),
+            format!("{:.2}x", h.time.per_step_s / bt.time.per_step_s),
+        ];
+        row.extend(pair(&be.ops_per_step, &he.ops_per_step));
+        row.push(format!(
+            "{} / {}",
+            format_seconds(refresh(bt)),
+            format_seconds(refresh(h))
+        ));
+        row.push(format!("{} / {}", file_name(bt_path), file_name(h_path)));
+        rows.push(row);
+    }
+    let step_rivals = |method: &'static str| steps.iter().filter(move |(_, r)| r.method == method);
+    for ((bt_path, bt), (h_path, h)) in
+        step_rivals("blindtuner").flat_map(|b| step_rivals("hetal").map(move |h| (b, h)))
+    {
+        let same = (bt.backend == h.backend && bt.parameters == h.parameters)
+            && (bt.rows, bt.cols, bt.classes, bt.threads) == (h.rows, h.cols, h.classes, h.threads)
+            && bt.machine.cpu == h.machine.cpu
+            && bt.kind == "measured"
+            && h.kind == "measured";
+        if !same {
+            continue;
+        }
+        let refresh = |r: &StepRecord| r.steps.iter().map(|s| s.refresh_s).sum::<f64>() / r.steps.len().max(1) as f64;
+        let mut row = vec![
+            format!("{} x {}, {} classes (bench step)", bt.rows, bt.cols, bt.classes),
+            format!("{} {}, {} threads", bt.backend, set_name(&bt.parameters), bt.threads),
+            format!("{} / {}", format_seconds(bt.mean_step()), format_seconds(h.mean_step())),
+            format!("{:.2}x", h.mean_step() / bt.mean_step()),
+        ];
+        row.extend(pair(&bt.mean_ops(), &h.mean_ops()));
+        row.push(format!(
+            "{} / {}",
+            format_seconds(refresh(bt)),
+            format_seconds(refresh(h))
+        ));
+        row.push(format!("{} / {}", file_name(bt_path), file_name(h_path)));
+        rows.push(row);
+    }
+    doc.table(
+        &[
+            "shape",
+            "backend",
+            "time per step: BlindTuner / HETAL",
+            "speedup",
+            "products",
+            "rotations",
+            "bootstraps / refreshes",
+            "refreshed ciphertexts",
+            "refreshing per step",
+            "files",
+        ],
+        rows,
+        "No pair to explain: it needs BlindTuner and HETAL train records of the same data set, backend and parameter set on one machine (`train --method blindtuner` and `--method hetal`), or `bench step --method blindtuner` and `--method hetal` records of one shape.",
+    );
+    doc.text("Every figure is measured; each cell gives BlindTuner's then the HETAL baseline's mean per step (a bench step's over all its steps). Both run the same products; HETAL's tiled weights skip the compact layout's packing (fewer rotations) but bootstrap one ciphertext per column block when they run short, and its softmax is 14 levels deeper and refreshes one ciphertext at a time.");
 }
 
 fn micro_benchmarks(doc: &mut Doc, files: &[ResultFile]) -> Result<()> {
