@@ -42,10 +42,8 @@ impl Upload {
     }
 }
 
-/// `client encrypt` with `run`'s settings; its JSON report.
-fn encrypt(run: &[&str]) -> (Upload, Value) {
-    let root = tempfile::tempdir().unwrap();
-    let (exchange, client) = (root.path().join("exchange"), root.path().join("client"));
+/// The arguments of `client encrypt` into `exchange` and `client` with `run`'s settings.
+fn encrypt_args<'a>(exchange: &'a Path, client: &'a Path, run: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "client",
         "encrypt",
@@ -55,7 +53,14 @@ fn encrypt(run: &[&str]) -> (Upload, Value) {
         client.to_str().unwrap(),
     ];
     args.extend_from_slice(run);
-    let report = run_json(&args);
+    args
+}
+
+/// `client encrypt` with `run`'s settings; its JSON report.
+fn encrypt(run: &[&str]) -> (Upload, Value) {
+    let root = tempfile::tempdir().unwrap();
+    let (exchange, client) = (root.path().join("exchange"), root.path().join("client"));
+    let report = run_json(&encrypt_args(&exchange, &client, run));
     let upload = Upload {
         _root: root,
         exchange,
@@ -199,16 +204,8 @@ fn the_hetal_baseline_through_the_roles_gives_trains_model() {
 fn exact_is_refused_by_client_encrypt(run: &[&str]) {
     let root = tempfile::tempdir().unwrap();
     let (exchange, client) = (root.path().join("exchange"), root.path().join("client"));
-    let mut args = vec![
-        "client",
-        "encrypt",
-        "--exchange",
-        exchange.to_str().unwrap(),
-        "--client-dir",
-        client.to_str().unwrap(),
-    ];
-    args.extend(run.iter().map(|a| if *a == "hetal" { "exact" } else { a }));
-    let o = blindtuner(&args);
+    let exact: Vec<&str> = run.iter().map(|a| if *a == "hetal" { "exact" } else { a }).collect();
+    let o = blindtuner(&encrypt_args(&exchange, &client, &exact));
     assert_one_line_error(&o, &["--method exact", "nothing to upload"]);
     assert!(!exchange.exists());
 }

@@ -617,12 +617,21 @@ fn speedup(doc: &mut Doc, runs: &[(&Path, &RunReport)]) {
 /// over all steps: the baseline's refreshes come in cycles of several steps).
 fn speedup_explained(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Path, &StepRecord)]) {
     doc.heading(3, "Where the speedup over HETAL comes from");
-    let pair = |o: &OpsPerStep, h: &OpsPerStep| {
-        [
-            format!("{:.0} / {:.0}", o.mul, h.mul),
-            format!("{:.0} / {:.0}", o.rotations, h.rotations),
-            format!("{:.2} / {:.2}", o.refreshes, h.refreshes),
-            format!("{:.2} / {:.2}", o.refreshed_ciphertexts, h.refreshed_ciphertexts),
+    /// One side of a row: seconds per step, operations per step, seconds refreshing per step,
+    /// the file.
+    type Side<'a> = (f64, OpsPerStep, f64, &'a Path);
+    let row = |shape: String, backend: String, (t, o, r, file): Side, (th, oh, rh, file_h): Side| {
+        vec![
+            shape,
+            backend,
+            format!("{} / {}", format_seconds(t), format_seconds(th)),
+            format!("{:.2}x", th / t),
+            format!("{:.0} / {:.0}", o.mul, oh.mul),
+            format!("{:.0} / {:.0}", o.rotations, oh.rotations),
+            format!("{:.2} / {:.2}", o.refreshes, oh.refreshes),
+            format!("{:.2} / {:.2}", o.refreshed_ciphertexts, oh.refreshed_ciphertexts),
+            format!("{} / {}", format_seconds(r), format_seconds(rh)),
+            format!("{} / {}", file_name(file), file_name(file_h)),
         ]
     };
     let mut rows = Vec::new();
@@ -635,26 +644,16 @@ fn speedup_explained(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Pat
         if !same || be.parameters != he.parameters || !(bt.time.measured && h.time.measured) {
             continue;
         }
-        let refresh =
-            |r: &RunReport| r.time.phases.get("train.refresh").copied().unwrap_or(0.0) / r.steps.max(1) as f64;
-        let mut row = vec![
+        let side = |r: &RunReport, ops: &OpsPerStep, path| {
+            let refresh = r.time.phases.get("train.refresh").copied().unwrap_or(0.0);
+            (r.time.per_step_s, *ops, refresh / r.steps.max(1) as f64, path)
+        };
+        rows.push(row(
             format!("{} (train)", bt.dataset),
             format!("{} {}", bt.backend, set_name(&be.parameters)),
-            format!(
-                "{} / {}",
-                format_seconds(bt.time.per_step_s),
-                format_seconds(h.time.per_step_s)
-            ),
-            format!("{:.2}x", h.time.per_step_s / bt.time.per_step_s),
-        ];
-        row.extend(pair(&be.ops_per_step, &he.ops_per_step));
-        row.push(format!(
-            "{} / {}",
-            format_seconds(refresh(bt)),
-            format_seconds(refresh(h))
+            side(bt, &be.ops_per_step, *bt_path),
+            side(h, &he.ops_per_step, *h_path),
         ));
-        row.push(format!("{} / {}", file_name(bt_path), file_name(h_path)));
-        rows.push(row);
     }
     let step_rivals = |method: &'static str| steps.iter().filter(move |(_, r)| r.method == method);
     for ((bt_path, bt), (h_path, h)) in
@@ -668,21 +667,16 @@ fn speedup_explained(doc: &mut Doc, runs: &[(&Path, &RunReport)], steps: &[(&Pat
         if !same {
             continue;
         }
-        let refresh = |r: &StepRecord| r.steps.iter().map(|s| s.refresh_s).sum::<f64>() / r.steps.len().max(1) as f64;
-        let mut row = vec![
+        let side = |r: &StepRecord, path| {
+            let refresh = r.steps.iter().map(|s| s.refresh_s).sum::<f64>();
+            (r.mean_step(), r.mean_ops(), refresh / r.steps.len().max(1) as f64, path)
+        };
+        rows.push(row(
             format!("{} x {}, {} classes (bench step)", bt.rows, bt.cols, bt.classes),
             format!("{} {}, {} threads", bt.backend, set_name(&bt.parameters), bt.threads),
-            format!("{} / {}", format_seconds(bt.mean_step()), format_seconds(h.mean_step())),
-            format!("{:.2}x", h.mean_step() / bt.mean_step()),
-        ];
-        row.extend(pair(&bt.mean_ops(), &h.mean_ops()));
-        row.push(format!(
-            "{} / {}",
-            format_seconds(refresh(bt)),
-            format_seconds(refresh(h))
+            side(bt, *bt_path),
+            side(h, *h_path),
         ));
-        row.push(format!("{} / {}", file_name(bt_path), file_name(h_path)));
-        rows.push(row);
     }
     doc.table(
         &[

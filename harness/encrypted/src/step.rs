@@ -23,9 +23,9 @@
 //! (`v_{t+1}` feeds the momentum too; `w_{t+1}` derives from `v_t` and `v_{t+1}` in one level).
 //! When `w_t` is too short to give `v_{t+1} = w_t + step` those levels and the errors are being
 //! refreshed anyway and the levels pair refreshes, `w_t` joins them ([`Levels::ready_many`]),
-//! which is where its refresh costs least; otherwise `v_{t+1}` is refreshed when it runs short. Fresh features
-//! need [`step_depth`]` - 1` levels without a refresh, two with one (they are never refreshed: a
-//! client uploads them once).
+//! which is where its refresh costs least; otherwise `v_{t+1}` is refreshed when it runs short.
+//! Fresh features need [`step_depth`]` - 1` levels without a refresh, two with one (they are
+//! never refreshed: a client uploads them once).
 
 use std::time::{Duration, Instant};
 
