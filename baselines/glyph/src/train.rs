@@ -108,14 +108,14 @@ pub fn reference(
     for step in 0..hyper.steps {
         let (lo, hi) = all[step % all.len()];
         let mut g = vec![0.0; classes * x.cols];
-        for i in lo..hi {
+        for (i, &label) in labels.iter().enumerate().take(hi).skip(lo) {
             let xi = x.row(i);
             let z: Vec<f64> = (0..classes)
                 .map(|q| w.row(q).iter().zip(xi).map(|(a, b)| a * b).sum())
                 .collect();
             let p = softmax(&z);
             for q in 0..classes {
-                let e = p[q] - f64::from(u8::from(labels[i] == q));
+                let e = p[q] - f64::from(u8::from(label == q));
                 for (t, xt) in xi.iter().enumerate() {
                     g[q * x.cols + t] += e * xt;
                 }

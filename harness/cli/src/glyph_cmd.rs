@@ -179,9 +179,7 @@ where
         security: format!("CKKS {}, TFHE {}", ckks_caps.security, tfhe_caps.security),
         slots: ckks_caps.slots,
         levels: ckks_caps.max_level,
-        refresh: format!(
-            "client-aided scheme switches (every step: the logits CKKS -> TFHE, the probabilities TFHE -> CKKS, through the client); no bootstrapping"
-        ),
+        refresh: "client-aided scheme switches (every step: the logits CKKS -> TFHE, the probabilities TFHE -> CKKS, through the client); no bootstrapping".into(),
         block: run.block.to_string(),
         weight_scale: 1.0,
         rotation_keys: run.rotation_keys,
