@@ -17,11 +17,12 @@ use crate::reported::{self, Reported};
 use crate::{OpsPerStep, RunReport, format_seconds};
 
 /// The phases of a train record's `time.phases` that the breakdown stacks.
-const PHASES: [&str; 7] = [
+const PHASES: [&str; 8] = [
     "train.matmul",
     "train.softmax",
     "train.update",
     "train.refresh",
+    "train.switch",
     "keygen",
     "encrypt",
     "decrypt",
