@@ -591,7 +591,10 @@ fn projected(doc: &mut Doc, projections: &[(&Path, &ProjectionRecord)]) {
                     r.steps_per_epoch,
                     r.epochs
                 ),
-                format!("{}, {} threads", r.machine.cpu, r.machine.threads),
+                format!(
+                    "{} ({} threads), on {} threads",
+                    r.machine.cpu, r.machine.threads, r.threads
+                ),
                 r.kind.clone(),
                 file_name(path),
             ]
@@ -684,13 +687,13 @@ fn speedup(
         for (rival_path, rival) in projections {
             let same = (bt.rows, bt.cols, bt.classes) == (rival.rows, rival.cols, rival.classes)
                 && bt.machine.cpu == rival.machine.cpu
-                && bt.machine.threads == rival.machine.threads;
+                && bt.threads == rival.threads;
             if !same {
                 continue;
             }
             rows.push(vec![
                 format!("{} x {}, {} classes", bt.rows, bt.cols, bt.classes),
-                format!("{}, {} threads", bt.machine.cpu, bt.machine.threads),
+                format!("{}, on {} threads", bt.machine.cpu, bt.threads),
                 format!("{} {}", bt.backend, set_name(&bt.parameters)),
                 rival.method.clone(),
                 format_seconds(bt.median_step_s),
@@ -714,14 +717,14 @@ fn speedup(
             "files",
         ],
         rows,
-        "No projected comparison: it needs a `bench step` record and a `bench glyph` record of the same shape and machine.",
+        "No projected comparison: it needs a `bench step` record and a `bench glyph` record of the same shape and machine (CPU and threads).",
     );
 
     doc.heading(3, "Speedups the papers claim (reported, not measured here)");
     let rows = papers
         .figures
         .iter()
-        .filter(|f| f.is_speedup())
+        .filter(|f| f.is_speedup() && f.system == "BlindTuner")
         .map(|f| {
             vec![
                 f.system.clone(),
@@ -737,7 +740,7 @@ fn speedup(
     doc.table(
         &["system", "over", "speedup", "verified", "note", "source", "figures"],
         rows,
-        "No speedup claims in the embedded reported figures.",
+        "No BlindTuner speedup claims in the embedded reported figures.",
     );
 }
 
@@ -745,7 +748,7 @@ fn speedup(
 fn reported_by_papers(doc: &mut Doc, papers: &Reported) {
     doc.heading(2, "Reported by the papers");
     doc.text(format!(
-        "Figures the papers report, never measured here and never mixed with the measured tables above. {}",
+        "Never mixed with the measured or projected tables above. {}",
         papers.about
     ));
     let rows = papers

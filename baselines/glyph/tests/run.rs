@@ -131,11 +131,11 @@ fn tfhe_comparisons_equal_plain() {
     let (pa, pb) = (pk.encrypt(&a).unwrap(), pk.encrypt(&b).unwrap());
     let (ta, tb) = (tk.encrypt(&a).unwrap(), tk.encrypt(&b).unwrap());
     assert_eq!(
-        tk.decrypt(&tc.max(&ta, &tb).unwrap()).unwrap(),
-        pk.decrypt(&pc.max(&pa, &pb).unwrap()).unwrap()
+        tk.decrypt(&Comparisons::max(&tc, &ta, &tb).unwrap()).unwrap(),
+        pk.decrypt(&Comparisons::max(&pc, &pa, &pb).unwrap()).unwrap()
     );
     assert_eq!(
-        tk.decrypt(&tc.max_scalar(&ta, -16.0).unwrap()).unwrap(),
+        tk.decrypt(&Comparisons::max_scalar(&tc, &ta, -16.0).unwrap()).unwrap(),
         vec![0.75, -16.0]
     );
 }
