@@ -91,8 +91,9 @@ fn write(dir: &Path, name: &str, value: &Value) {
     std::fs::write(dir.join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
 
-/// A projected Glyph record and a measured BlindTuner step of the same shape and machine: the
-/// report shows the projection apart, and its speedup row says which figure is which.
+/// A projected Glyph record, a measured BlindTuner step and a BlindTuner train record of the same
+/// shape and machine: the report shows the projection apart, and each speedup row says which
+/// figure is which.
 #[test]
 fn report_compares_a_measured_step_with_a_projected_rival() {
     let machine = json!({"cpu": "synthetic", "threads": 2, "os": "linux", "arch": "x86_64", "vector": "avx2"});
@@ -123,6 +124,14 @@ fn report_compares_a_measured_step_with_a_projected_rival() {
             "date": "2026-12-07T00:00:00Z", "version": "0.1.0",
         }),
     );
+    // A BlindTuner train record of the same shape and machine, 30 s per step.
+    let mut bt = run_json(&["train", "--backend", "plain", "--dataset", "digits", "--epochs", "1"]);
+    bt["hyperparameters"]["batch"] = json!(1024);
+    bt["features"]["dim_with_bias"] = json!(769);
+    bt["classes"] = json!(10);
+    bt["time"]["per_step_s"] = json!(30.0);
+    bt["machine"] = machine.clone();
+    write(dir.path(), "train.json", &bt);
     let out = tempfile::tempdir().unwrap();
     let o = blindtuner(&[
         "report",
@@ -138,6 +147,8 @@ fn report_compares_a_measured_step_with_a_projected_rival() {
         "Projected steps (bench glyph)",
         "100.0x",
         "BlindTuner measured, glyph projected",
+        "200.0x",
+        "BlindTuner measured (train, per step), glyph projected",
         "Speedups the papers claim (reported, not measured here)",
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");

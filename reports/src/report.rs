@@ -704,20 +704,48 @@ fn speedup(
             ]);
         }
     }
+    // Train records run on every hardware thread of their machine.
+    for (bt_path, bt) in runs.iter().filter(|(_, r)| r.method == "blindtuner") {
+        let shape = (bt.hyperparameters.batch, bt.features.dim_with_bias, bt.classes);
+        for (rival_path, rival) in projections {
+            let same = shape == (rival.rows, rival.cols, rival.classes)
+                && bt.machine.cpu == rival.machine.cpu
+                && bt.machine.threads == rival.threads as usize;
+            if !same {
+                continue;
+            }
+            rows.push(vec![
+                format!("{} x {}, {} classes", shape.0, shape.1, shape.2),
+                format!("{}, on {} threads", bt.machine.cpu, bt.machine.threads),
+                format!("{} {}", bt.backend, set_name(&parameters(bt))),
+                rival.method.clone(),
+                format_seconds(bt.time.per_step_s),
+                format_seconds(rival.projected_step_s),
+                format!("{:.1}x", rival.projected_step_s / bt.time.per_step_s),
+                format!(
+                    "BlindTuner {} (train, per step), {} {}",
+                    label(bt.time.measured),
+                    rival.method,
+                    rival.kind
+                ),
+                format!("{} / {}", file_name(bt_path), file_name(rival_path)),
+            ]);
+        }
+    }
     doc.table(
         &[
             "batch",
             "machine",
             "BlindTuner backend",
             "rival",
-            "BlindTuner median step",
+            "BlindTuner step",
             "rival step (projected)",
             "speedup per step",
             "figures",
             "files",
         ],
         rows,
-        "No projected comparison: it needs a `bench step` record and a `bench glyph` record of the same shape and machine (CPU and threads).",
+        "No projected comparison: it needs a `bench step` or BlindTuner train record and a `bench glyph` record of the same shape and machine (CPU and threads).",
     );
 
     doc.heading(3, "Speedups the papers claim (reported, not measured here)");

@@ -121,10 +121,6 @@ impl TfheSoftmax {
         })
     }
 
-    pub fn classes(&self) -> usize {
-        self.classes
-    }
-
     /// Newton iterations of the inverse.
     pub fn newton_iterations(&self) -> usize {
         self.newton
