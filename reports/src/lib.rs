@@ -6,12 +6,14 @@
 //! mistaken for measurements.
 //!
 //! [`records`] reads result files of every command, [`report`] turns a folder of them into the
-//! comparison report, and [`regress`] compares two of them for time regressions.
+//! comparison report, [`regress`] compares two of them for time regressions, and [`reported`]
+//! holds the figures the papers report (embedded, labelled `reported`).
 
 pub mod plots;
 pub mod records;
 pub mod regress;
 pub mod report;
+pub mod reported;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

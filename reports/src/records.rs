@@ -1,9 +1,11 @@
 //! Reading result files of every kind: `train` records ([`RunReport`]), `bench step` records
-//! ([`StepRecord`]) and `bench ops` records in the peer benchmarks' schema ([`OpsRecord`]).
+//! ([`StepRecord`]), `bench ops` records in the peer benchmarks' schema ([`OpsRecord`]) and
+//! projected step records ([`ProjectionRecord`], `bench glyph`).
 //!
-//! A file's kind is told by its fields: `loss_curve` and `accuracy` make a train record,
-//! `median_step_s` and `steps` a step record, `library` and `ops` an ops record. The step record
-//! is the type `bench step` writes; the ops types hold the fields the report and the regression
+//! A file's kind is told by its fields: `projected_step_s` makes a projection record,
+//! `loss_curve` and `accuracy` a train record, `median_step_s` and `steps` a step record,
+//! `library` and `ops` an ops record. The step and projection records are the types `bench
+//! step` and `bench glyph` write; the ops types hold the fields the report and the regression
 //! check read (`bench ops` and the peers' scripts write more).
 
 use anyhow::{Context, Result};
@@ -20,6 +22,7 @@ pub enum Record {
     Train(Box<RunReport>),
     Step(StepRecord),
     Ops(OpsRecord),
+    Projection(ProjectionRecord),
 }
 
 impl Record {
@@ -29,6 +32,7 @@ impl Record {
             Record::Train(_) => "train record",
             Record::Step(_) => "bench step record",
             Record::Ops(_) => "bench ops record",
+            Record::Projection(_) => "projected step record",
         }
     }
 
@@ -37,6 +41,7 @@ impl Record {
             Record::Train(r) => &r.machine,
             Record::Step(r) => &r.machine,
             Record::Ops(r) => &r.machine,
+            Record::Projection(r) => &r.machine,
         }
     }
 
@@ -45,6 +50,7 @@ impl Record {
             Record::Train(r) => &r.date,
             Record::Step(r) => &r.date,
             Record::Ops(r) => &r.date,
+            Record::Projection(r) => &r.date,
         }
     }
 
@@ -54,6 +60,7 @@ impl Record {
             Record::Train(r) => &r.blindtuner_version,
             Record::Step(r) => &r.version,
             Record::Ops(r) => &r.version,
+            Record::Projection(r) => &r.version,
         }
     }
 
@@ -61,7 +68,7 @@ impl Record {
     pub fn git_commit(&self) -> Option<&str> {
         match self {
             Record::Train(r) => Some(&r.git_commit),
-            Record::Step(_) | Record::Ops(_) => None,
+            Record::Step(_) | Record::Ops(_) | Record::Projection(_) => None,
         }
     }
 }
@@ -171,6 +178,43 @@ impl StepRecord {
     }
 }
 
+/// A projected step record: what `blindtuner bench glyph --json` writes, and reads back. A
+/// method's training step at a shape whose time is **projected**, not measured: exact operation
+/// counts times per-operation costs measured on the machine it names. Every time field says
+/// `projected` in its name; the measured inputs say `measured`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectionRecord {
+    /// `projected`.
+    pub kind: String,
+    /// The method projected (`glyph`).
+    pub method: String,
+    /// Rows (the batch), feature columns with the bias, classes.
+    pub rows: usize,
+    pub cols: usize,
+    pub classes: usize,
+    /// The CKKS block shape, `s0 x s1`.
+    pub block: String,
+    /// Seconds of one step, projected.
+    pub projected_step_s: f64,
+    /// The step's seconds by part, projected.
+    pub projected_parts_s: BTreeMap<String, f64>,
+    /// The training the total assumes.
+    pub steps_per_epoch: usize,
+    pub epochs: usize,
+    /// Seconds of the whole training, projected: the step times the steps.
+    pub projected_total_s: f64,
+    /// How the projection is obtained, in words.
+    pub model: String,
+    /// The exact operation counts of one step.
+    pub counts: serde_json::Value,
+    /// The per-operation costs the projection uses, measured on this machine (milliseconds).
+    pub measured_costs_ms: serde_json::Value,
+    pub threads: u32,
+    pub machine: Machine,
+    pub date: String,
+    pub version: String,
+}
+
 /// A `bench ops` record, written by `blindtuner bench ops` or a peer library's script. Its `ops`
 /// are timings taken on the machine it names (the schema has no other kind); per-slot costs
 /// extrapolated to a full ciphertext come apart, under `projected`.
@@ -237,7 +281,9 @@ pub fn read(path: &Path) -> Result<Option<Record>> {
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
     let has = |key: &str| value.get(key).is_some();
-    let record = if has("loss_curve") && has("accuracy") {
+    let record = if has("projected_step_s") {
+        Record::Projection(parse(path, value, "projected step record")?)
+    } else if has("loss_curve") && has("accuracy") {
         Record::Train(Box::new(parse(path, value, "train record")?))
     } else if has("median_step_s") && has("steps") {
         Record::Step(parse(path, value, "bench step record")?)
@@ -280,7 +326,7 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<ResultFile>, Vec<String>)> {
         match read(&path)? {
             Some(record) => files.push(ResultFile { path, record }),
             None => warnings.push(format!(
-                "warning: {}: not a result of train, bench step or bench ops; skipped",
+                "warning: {}: not a result of train, bench step, bench ops or bench glyph; skipped",
                 path.display()
             )),
         }

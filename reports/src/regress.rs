@@ -205,6 +205,13 @@ fn shape(r: &Record) -> Vec<(&'static str, String)> {
             ("config", r.config.clone()),
             ("threads", r.threads.to_string()),
         ],
+        Record::Projection(r) => vec![
+            ("method", r.method.clone()),
+            ("rows", r.rows.to_string()),
+            ("columns", r.cols.to_string()),
+            ("classes", r.classes.to_string()),
+            ("threads", r.threads.to_string()),
+        ],
     }
 }
 
@@ -233,6 +240,18 @@ fn times(r: &Record) -> Vec<(String, f64)> {
             .iter()
             .map(|(k, v)| (format!("ops.{k}.median_ms"), v.median_ms / 1e3))
             .collect(),
+        Record::Projection(r) => {
+            let mut t = vec![
+                ("projected_step_s".to_string(), r.projected_step_s),
+                ("projected_total_s".to_string(), r.projected_total_s),
+            ];
+            t.extend(
+                r.projected_parts_s
+                    .iter()
+                    .map(|(k, v)| (format!("projected_parts_s.{k}"), *v)),
+            );
+            t
+        }
     }
 }
 

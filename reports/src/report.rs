@@ -12,15 +12,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::plots::{self, Plot, Series};
-use crate::records::{Record, ResultFile, StepRecord};
+use crate::records::{ProjectionRecord, Record, ResultFile, StepRecord};
+use crate::reported::{self, Reported};
 use crate::{OpsPerStep, RunReport, format_seconds};
 
 /// The phases of a train record's `time.phases` that the breakdown stacks.
-const PHASES: [&str; 7] = [
+const PHASES: [&str; 8] = [
     "train.matmul",
     "train.softmax",
     "train.update",
     "train.refresh",
+    "train.switch",
     "keygen",
     "encrypt",
     "decrypt",
@@ -175,17 +177,26 @@ pub fn build(source: &Path, files: &[ResultFile], skipped: &[String]) -> Result<
             _ => None,
         })
         .collect();
+    let projections: Vec<(&Path, &ProjectionRecord)> = files
+        .iter()
+        .filter_map(|f| match &f.record {
+            Record::Projection(r) => Some((f.path.as_path(), r)),
+            _ => None,
+        })
+        .collect();
     let names = run_names(&runs);
+    let papers = reported::embedded()?;
 
     let mut doc = Doc::default();
     doc.heading(1, "blindtuner report");
     doc.text(format!(
-        "From {} result files in `{}`: {} train records, {} bench step records, {} bench ops records{}.",
+        "From {} result files in `{}`: {} train records, {} bench step records, {} projected step records, {} bench ops records{}.",
         files.len(),
         source.display(),
         runs.len(),
         steps.len(),
-        files.len() - runs.len() - steps.len(),
+        projections.len(),
+        files.len() - runs.len() - steps.len() - projections.len(),
         if skipped.is_empty() {
             String::new()
         } else {
@@ -195,10 +206,12 @@ pub fn build(source: &Path, files: &[ResultFile], skipped: &[String]) -> Result<
     provenance(&mut doc, files);
     accuracy(&mut doc, &runs);
     time(&mut doc, &runs, &names, &steps)?;
+    projected(&mut doc, &projections);
     operations(&mut doc, &runs, &steps);
     loss_curves(&mut doc, &runs, &names)?;
-    speedup(&mut doc, &runs);
+    speedup(&mut doc, &runs, &steps, &projections, &papers);
     speedup_explained(&mut doc, &runs, &steps);
+    reported_by_papers(&mut doc, &papers);
     micro_benchmarks(&mut doc, files)?;
     Ok(Report {
         markdown: markdown(&doc),
@@ -555,7 +568,66 @@ fn loss_curves(doc: &mut Doc, runs: &[(&Path, &RunReport)], names: &[String]) ->
     Ok(())
 }
 
-fn speedup(doc: &mut Doc, runs: &[(&Path, &RunReport)]) {
+/// The projected step records, apart from every measured time.
+fn projected(doc: &mut Doc, projections: &[(&Path, &ProjectionRecord)]) {
+    doc.heading(3, "Projected steps (bench glyph)");
+    let rows = projections
+        .iter()
+        .map(|(path, r)| {
+            let parts = r
+                .projected_parts_s
+                .iter()
+                .map(|(k, v)| format!("{k} {}", format_seconds(*v)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                r.method.clone(),
+                format!("{} x {}, {} classes", r.rows, r.cols, r.classes),
+                r.block.clone(),
+                format_seconds(r.projected_step_s),
+                parts,
+                format!(
+                    "{} ({} steps x {} epochs)",
+                    format_seconds(r.projected_total_s),
+                    r.steps_per_epoch,
+                    r.epochs
+                ),
+                format!(
+                    "{} ({} threads), on {} threads",
+                    r.machine.cpu, r.machine.threads, r.threads
+                ),
+                r.kind.clone(),
+                file_name(path),
+            ]
+        })
+        .collect();
+    doc.table(
+        &[
+            "method",
+            "batch",
+            "block",
+            "step (projected)",
+            "parts (projected)",
+            "training (projected)",
+            "costs measured on",
+            "figures",
+            "file",
+        ],
+        rows,
+        "No projected step records: the JSON results of `blindtuner bench glyph --json` fill this table.",
+    );
+    if !projections.is_empty() {
+        doc.text("Projected, not measured: exact operation counts of one step times per-operation costs measured on the machine named; each record's `model` says how.");
+    }
+}
+
+fn speedup(
+    doc: &mut Doc,
+    runs: &[(&Path, &RunReport)],
+    steps: &[(&Path, &StepRecord)],
+    projections: &[(&Path, &ProjectionRecord)],
+    papers: &Reported,
+) {
     doc.heading(2, "Speedup of BlindTuner over HETAL and Glyph");
     let same_place = |a: &RunReport, b: &RunReport| {
         a.dataset == b.dataset
@@ -607,7 +679,140 @@ fn speedup(doc: &mut Doc, runs: &[(&Path, &RunReport)]) {
             "files",
         ],
         rows,
-        "No comparison is available yet: it needs a BlindTuner train record and a HETAL or Glyph train record (`method` `hetal` or `glyph`) of the same data set, backend and machine, and the baselines are not implemented yet.",
+        "No measured comparison: it needs a BlindTuner train record and a HETAL or Glyph train record (`method` `hetal` or `glyph`) of the same data set, backend and machine.",
+    );
+
+    doc.heading(3, "Against projected rivals at the same shape");
+    let mut rows = Vec::new();
+    for (bt_path, bt) in steps {
+        for (rival_path, rival) in projections {
+            let same = (bt.rows, bt.cols, bt.classes) == (rival.rows, rival.cols, rival.classes)
+                && bt.machine.cpu == rival.machine.cpu
+                && bt.threads == rival.threads;
+            if !same {
+                continue;
+            }
+            rows.push(vec![
+                format!("{} x {}, {} classes", bt.rows, bt.cols, bt.classes),
+                format!("{}, on {} threads", bt.machine.cpu, bt.threads),
+                format!("{} {}", bt.backend, set_name(&bt.parameters)),
+                rival.method.clone(),
+                format_seconds(bt.median_step_s),
+                format_seconds(rival.projected_step_s),
+                format!("{:.1}x", rival.projected_step_s / bt.median_step_s),
+                format!("BlindTuner {}, {} {}", bt.kind, rival.method, rival.kind),
+                format!("{} / {}", file_name(bt_path), file_name(rival_path)),
+            ]);
+        }
+    }
+    // Train records run on every hardware thread of their machine.
+    for (bt_path, bt) in runs.iter().filter(|(_, r)| r.method == "blindtuner") {
+        let shape = (bt.hyperparameters.batch, bt.features.dim_with_bias, bt.classes);
+        for (rival_path, rival) in projections {
+            let same = shape == (rival.rows, rival.cols, rival.classes)
+                && bt.machine.cpu == rival.machine.cpu
+                && bt.machine.threads == rival.threads as usize;
+            if !same {
+                continue;
+            }
+            rows.push(vec![
+                format!("{} x {}, {} classes", shape.0, shape.1, shape.2),
+                format!("{}, on {} threads", bt.machine.cpu, bt.machine.threads),
+                format!("{} {}", bt.backend, set_name(&parameters(bt))),
+                rival.method.clone(),
+                format_seconds(bt.time.per_step_s),
+                format_seconds(rival.projected_step_s),
+                format!("{:.1}x", rival.projected_step_s / bt.time.per_step_s),
+                format!(
+                    "BlindTuner {} (train, per step), {} {}",
+                    label(bt.time.measured),
+                    rival.method,
+                    rival.kind
+                ),
+                format!("{} / {}", file_name(bt_path), file_name(rival_path)),
+            ]);
+        }
+    }
+    doc.table(
+        &[
+            "batch",
+            "machine",
+            "BlindTuner backend",
+            "rival",
+            "BlindTuner step",
+            "rival step (projected)",
+            "speedup per step",
+            "figures",
+            "files",
+        ],
+        rows,
+        "No projected comparison: it needs a `bench step` or BlindTuner train record and a `bench glyph` record of the same shape and machine (CPU and threads).",
+    );
+
+    doc.heading(3, "Speedups the papers claim (reported, not measured here)");
+    let rows = papers
+        .figures
+        .iter()
+        .filter(|f| f.is_speedup() && f.system == "BlindTuner")
+        .map(|f| {
+            vec![
+                f.system.clone(),
+                f.over.clone().unwrap_or_default(),
+                f.figure(),
+                if f.verified { "yes" } else { "no (unverified)" }.into(),
+                f.note.clone(),
+                f.source.describe(),
+                f.label.clone(),
+            ]
+        })
+        .collect();
+    doc.table(
+        &["system", "over", "speedup", "verified", "note", "source", "figures"],
+        rows,
+        "No BlindTuner speedup claims in the embedded reported figures.",
+    );
+}
+
+/// The papers' own figures (`baselines/reported.json`, embedded), in a section of their own.
+fn reported_by_papers(doc: &mut Doc, papers: &Reported) {
+    doc.heading(2, "Reported by the papers");
+    doc.text(format!(
+        "Never mixed with the measured or projected tables above. {}",
+        papers.about
+    ));
+    let rows = papers
+        .figures
+        .iter()
+        .map(|f| {
+            vec![
+                f.system.clone(),
+                f.quantity.clone(),
+                f.figure(),
+                f.over.clone().unwrap_or_else(|| "—".into()),
+                f.data_set.clone().unwrap_or_else(|| "—".into()),
+                f.hardware.clone().unwrap_or_else(|| "—".into()),
+                if f.verified { "yes" } else { "no (unverified)" }.into(),
+                f.note.clone(),
+                f.source.describe(),
+                f.label.clone(),
+            ]
+        })
+        .collect();
+    doc.table(
+        &[
+            "system",
+            "quantity",
+            "figure",
+            "over",
+            "data sets",
+            "hardware",
+            "verified",
+            "note",
+            "source",
+            "figures",
+        ],
+        rows,
+        "No reported figures.",
     );
 }
 

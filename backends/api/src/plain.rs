@@ -255,6 +255,20 @@ impl PlainCloud {
     }
 }
 
+impl PlainCloud {
+    /// `max(a_i, b_i)` slot-wise, at the lower level of the two: the comparison a TFHE backend
+    /// evaluates natively (a CKKS backend only through comparison polynomials), here in f64, so
+    /// that a circuit that mixes schemes can run its TFHE part on plain.
+    pub fn max(&self, a: &PlainCiphertext, b: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &b.values, a.level.min(b.level), f64::max))
+    }
+
+    /// `max(a_i, c)` slot-wise: [`PlainCloud::max`] against a public constant.
+    pub fn max_scalar(&self, a: &PlainCiphertext, c: f64) -> Result<PlainCiphertext, BackendError> {
+        Ok(self.zip(a, &a.values, a.level, |x, _| x.max(c)))
+    }
+}
+
 impl Cloud for PlainCloud {
     type Ciphertext = PlainCiphertext;
 

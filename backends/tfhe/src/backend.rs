@@ -289,6 +289,25 @@ impl TfheCloud {
     }
 }
 
+impl TfheCloud {
+    /// `max(a_i, b_i)` slot-wise: one signed comparison and one selection per slot (tfhe-rs's
+    /// `FheInt32::max`), exact on the fixed-point integers. The backend trait has no comparison
+    /// (CKKS evaluates one only as a polynomial); TFHE computes it natively, which is why a
+    /// Glyph-style training evaluates its softmax here.
+    pub fn max(&self, a: &TfheCiphertext, b: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        self.own(b)?;
+        Ok(self.map_slots(|i| a.slots[i].max(&b.slots[i])))
+    }
+
+    /// `max(a_i, c)` slot-wise against a public constant (a comparison with a clear value).
+    pub fn max_scalar(&self, a: &TfheCiphertext, c: f64) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        let c = self.fixed().encode(c)?;
+        Ok(self.map_slots(|i| a.slots[i].max(c)))
+    }
+}
+
 impl Cloud for TfheCloud {
     type Ciphertext = TfheCiphertext;
 

@@ -48,4 +48,4 @@ mod wire;
 #[cfg(feature = "tfhe")]
 pub use backend::{TfheBackend, TfheCiphertext, TfheClient, TfheCloud};
 #[cfg(feature = "tfhe")]
-pub use params::{BLOCK_PARAMETERS_NAME, FixedPoint, PARAMETER_SETS, TfheParams};
+pub use params::{BLOCK_PARAMETERS, BLOCK_PARAMETERS_NAME, FixedPoint, PARAMETER_SETS, TfheParams};

@@ -37,6 +37,9 @@ enum BenchCommand {
     /// Time encrypted training steps at a shape (HETAL's MNIST shape by default), with where
     /// the time went and the operations each step took.
     Step(crate::bench_step::StepArgs),
+    /// Project a Glyph-style training step (softmax on TFHE, products on CKKS, the scheme
+    /// switches modelled) at a shape from exact operation counts and costs measured here.
+    Glyph(crate::glyph_cmd::GlyphArgs),
 }
 
 #[derive(Args)]
@@ -252,7 +255,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchCommand::Ops(args) => ops(args),
         BenchCommand::Step(args) => crate::bench_step::run(args),
+        BenchCommand::Glyph(args) => crate::glyph_cmd::bench(args),
     }
+}
+
+/// `bench ops --backend native` at `config` on `threads` threads, for the commands that build on
+/// its timings (`bench glyph`).
+#[cfg_attr(not(feature = "tfhe"), allow(dead_code))]
+pub fn native_ops(config: Config, reps: u32, threads: u32, quiet: bool) -> Result<OpsReport> {
+    let args = OpsArgs {
+        backend: "native".into(),
+        tfhe_set: None,
+        config,
+        reps,
+        threads,
+        json: None,
+        quiet,
+        bootstrap: false,
+        bootstrap_reps: 1,
+        bootstrap_sparse: Vec::new(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads as usize)
+        .build()
+        .context("starting the thread pool")?;
+    pool.install(|| measure(&args))
 }
 
 fn ops(args: OpsArgs) -> Result<()> {

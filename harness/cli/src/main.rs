@@ -10,6 +10,7 @@ mod datasets_cmd;
 mod encrypted_train;
 mod exchange;
 mod features_cmd;
+mod glyph_cmd;
 mod output;
 mod regress_cmd;
 mod report_cmd;
@@ -40,8 +41,9 @@ enum Command {
     /// Extract a data set's features with a frozen vision transformer (DeiT, ViT) once, into the
     /// feature cache that `train --features <extractor>` reads.
     Features(features_cmd::FeaturesArgs),
-    /// Benchmark a backend's CKKS primitives (`bench ops`, in the peer benchmarks' JSON schema)
-    /// or encrypted training steps at a shape (`bench step`).
+    /// Benchmark a backend's CKKS primitives (`bench ops`, in the peer benchmarks' JSON schema),
+    /// encrypted training steps at a shape (`bench step`), or project a Glyph-style step from
+    /// measured costs (`bench glyph`).
     Bench(bench_cmd::BenchArgs),
     /// The data owner's side of a training across machines: encrypt, judge, decrypt.
     Client(roles::ClientArgs),

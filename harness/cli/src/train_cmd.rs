@@ -5,7 +5,7 @@ use crate::features_cmd::{EXTRACTION_BATCH, Extraction, FeatureSpec, default_cac
 use crate::output::{finish, write_weights};
 use anyhow::{Context, Result, bail};
 use blindtuner_datasets::{CATALOGUE, Dataset, DatasetId};
-use blindtuner_features::{FeatureSplits, Pixels};
+use blindtuner_features::{FeatureSplits, Features, Matrix, Pixels};
 use blindtuner_reports::{
     Accuracy, EncryptedRun, EpochLoss, FeatureInfo, HyperparamInfo, LossCurve, RunReport, SCHEMA_VERSION, Timing,
     utc_now_rfc3339,
@@ -30,15 +30,20 @@ pub enum Method {
     Hetal,
     /// The f64 reference trainer: exact softmax, no encryption.
     Exact,
+    /// The Glyph-style baseline: products on native CKKS, the softmax on TFHE (a binary built
+    /// with `--features tfhe`), client-aided switches between them, plain gradient descent;
+    /// `--backend plain` stands in for both schemes.
+    Glyph,
 }
 
 impl Method {
-    /// The circuits of an encrypted method; `None` for the exact trainer.
+    /// The circuits of BlindTuner or the HETAL baseline; `None` for the exact trainer and the
+    /// Glyph-style baseline, which run circuits of their own.
     pub fn circuits(self) -> Option<blindtuner_encrypted::training::Method> {
         match self {
             Method::Blindtuner => Some(blindtuner_encrypted::training::Method::BlindTuner),
             Method::Hetal => Some(blindtuner_encrypted::training::Method::Hetal),
-            Method::Exact => None,
+            Method::Exact | Method::Glyph => None,
         }
     }
 }
@@ -99,6 +104,11 @@ pub struct DataArgs {
     /// Validate on the first N validation examples only.
     #[arg(long, value_name = "N")]
     pub val_limit: Option<usize>,
+    /// Keep only the examples of the first K classes (labels 0 .. K-1) in every split, before
+    /// the limits (a quick run with fewer classes).
+    #[arg(long, value_name = "K")]
+    #[serde(default)]
+    pub classes: Option<usize>,
     /// Features: pixels, pixels-pcaK, pixels-std or pixels-pcaK-std; or a vision extractor
     /// (deit-tiny, deit-small, deit-base, each optionally -distilled, vit-base; deit,
     /// deit-distilled, vit of any size) with --weights, its features read from the feature cache
@@ -240,6 +250,17 @@ impl DataArgs {
                 (vision.splits, Some(vision.records.iter().all(|r| r.from_cache)))
             }
         };
+        if let Some(k) = self.classes {
+            if k < 2 || k > features.train.classes {
+                bail!(
+                    "--classes {k}: keep between 2 and the data set's {} classes",
+                    features.train.classes
+                );
+            }
+            for split in [&mut features.train, &mut features.val, &mut features.test] {
+                *split = first_classes(split, k);
+            }
+        }
         if let Some(n) = self.train_limit {
             features.train = features.train.head(n);
         }
@@ -261,6 +282,17 @@ pub struct LoadedData {
     pub features: FeatureSplits,
     /// For a vision extractor: whether every split came from the feature cache.
     pub from_cache: Option<bool>,
+}
+
+/// The rows of `f` whose label is below `k`, as a split of `k` classes.
+fn first_classes(f: &Features, k: usize) -> Features {
+    let keep: Vec<usize> = (0..f.len()).filter(|&i| f.labels[i] < k).collect();
+    let data = keep.iter().flat_map(|&i| f.x.row(i).iter().copied()).collect();
+    Features {
+        x: Matrix::from_rows(keep.len(), f.x.cols, data),
+        labels: keep.iter().map(|&i| f.labels[i]).collect(),
+        classes: k,
+    }
 }
 
 pub fn dataset_names() -> clap::builder::PossibleValuesParser {
@@ -289,6 +321,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let trained = match args.method {
         Method::Exact => exact(&features, &hyper, args.hyper.seed, args.quiet, &mut phases)?,
         Method::Blindtuner | Method::Hetal => crate::encrypted_train::run(&args, &features, &hyper, &mut phases)?,
+        Method::Glyph => crate::glyph_cmd::run(&args, &features, &hyper, &mut phases)?,
     };
 
     let t = Instant::now();
@@ -319,7 +352,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         n_train: features.train.len(),
         n_val: features.val.len(),
         n_test: features.test.len(),
-        classes: data.classes,
+        classes: features.train.classes,
         hyperparameters: HyperparamInfo {
             preset: preset.name.into(),
             batch: hyper.batch,
@@ -327,7 +360,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             epochs_max: hyper.epochs,
             patience: hyper.patience,
             seed: args.hyper.seed,
-            optimizer: "nesterov (Kim et al. 2018 schedule)".into(),
+            optimizer: match args.method {
+                Method::Glyph => "sgd (plain mini-batch gradient descent)".into(),
+                _ => "nesterov (Kim et al. 2018 schedule)".into(),
+            },
         },
         epochs_run: trained.epochs_run,
         best_epoch: trained.best_epoch,
@@ -472,6 +508,7 @@ mod tests {
             data_dir: Some("data/mnist".into()),
             train_limit: Some(64),
             val_limit: None,
+            classes: Some(3),
             features: "deit-small".parse().unwrap(),
             weights: Some("hf:facebook/deit-small-patch16-224".parse().unwrap()),
             cache: Some("cache".into()),
