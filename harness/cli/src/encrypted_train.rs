@@ -275,7 +275,7 @@ pub fn plain_like(caps: &Capabilities) -> Result<PlainBackend> {
 }
 
 /// `-log2` of the largest difference of two weight matrices.
-fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
+pub fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
     let err = a
         .data
         .iter()

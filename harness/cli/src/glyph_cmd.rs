@@ -15,16 +15,18 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use blindtuner_backend::plain::PlainBackend;
 use blindtuner_backend::{Backend, Capabilities};
+use blindtuner_encrypted::refresh::RefreshStats;
 use blindtuner_features::{FeatureSplits, Matrix};
 use blindtuner_glyph::compare::Comparisons;
 use blindtuner_glyph::model::{Shape, StepCounts};
 use blindtuner_glyph::softmax::TfheSoftmax;
 use blindtuner_glyph::train::{Hyper, Run, exact_softmax, reference, train};
 use blindtuner_native::NativeBackend;
-use blindtuner_reports::{EncryptedRun, EpochLoss, LossCurve, OpsPerStep};
+use blindtuner_reports::{EncryptedRun, EpochLoss, LossCurve};
 use blindtuner_train::{Hyperparams, SoftmaxRegression};
 use clap::Args;
 
+use crate::encrypted_train::{ops, precision_bits};
 use crate::train_cmd::{Backend as BackendName, TrainArgs, Trained, accuracy, progress_bar};
 
 /// The native set of the real run unless `--params` names another: 128-bit, 8,192 slots, 7
@@ -95,17 +97,6 @@ fn on_tfhe(
     )
 }
 
-/// `-log2` of the largest difference of two weight matrices.
-fn precision_bits(a: &Matrix, b: &Matrix) -> f64 {
-    let err = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
-    -err.log2()
-}
-
 /// The run on `ckks` and `tfhe`, the two f64 references, and the report's figures.
 fn run_on<B, T>(
     ckks: &B,
@@ -157,17 +148,8 @@ where
         .fold(blindtuner_encrypted::counting::OpCounts::default(), |acc, s| {
             acc + s.ckks
         });
-    let ops = |per: f64| OpsPerStep {
-        mul: total.mul as f64 / per,
-        relinearizations: total.relinearizations as f64 / per,
-        mul_plain: total.mul_plain as f64 / per,
-        mul_scalar: total.mul_scalar as f64 / per,
-        rotations: total.rotations as f64 / per,
-        hoisted_rotations: total.hoisted_rotations as f64 / per,
-        additions: total.additions as f64 / per,
-        refreshes: 0.0,
-        refreshed_ciphertexts: 0.0,
-    };
+    // The switches refresh every value: no bootstrap or refresh round to count.
+    let per_step = |per: f64| ops(total, &RefreshStats::default(), per);
     let model_of = |weights: Matrix| SoftmaxRegression { weights };
     let ckks_caps: Capabilities = ckks.capabilities();
     let tfhe_caps = tfhe.capabilities();
@@ -186,8 +168,8 @@ where
         cloud_key_bytes: None,
         upload_ciphertexts: run.upload_ciphertexts,
         upload_bytes: run.upload_bytes,
-        ops_per_step: ops(steps as f64),
-        ops_total: ops(1.0),
+        ops_per_step: per_step(steps as f64),
+        ops_total: per_step(1.0),
         client_rounds: 2 * steps as u64,
         client_bytes: run.steps.iter().map(|s| s.switch_bytes).sum(),
         approximate_plain: accuracy(&model_of(plain_w.clone()), features),
