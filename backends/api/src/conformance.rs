@@ -132,6 +132,21 @@ pub fn check<B: Backend>(backend: &B, min_bits: f64) -> Vec<Measured> {
             mul_sum(&[(&pa, &pb), (&pab, &pa)])
         );
     }
+    // Lowering keeps the values, to the bottom level; it never raises one.
+    if let Some(top) = caps.max_level.map(|_| p.cloud.level(&a)) {
+        let (low, plain_low) = op!("lower by one", lower(&a, top - 1), lower(&pa, top - 1));
+        op!("lower to 0", lower(&a, 0), lower(&pa, 0));
+        op!("lower to its level", lower(&low, top - 1), lower(&plain_low, top - 1));
+        op!("mul of a lowered operand", mul(&low, &ab), mul(&plain_low, &pab));
+        let raised = p.cloud.lower(&low, top);
+        assert!(
+            matches!(raised, Err(BackendError::Unsupported { .. })),
+            "lowering to a higher level must be refused: {:?}",
+            raised.map(|_| ())
+        );
+    } else {
+        op!("lower (no levels)", lower(&a, 0), lower(&pa, 0));
+    }
     for &k in &steps {
         op!(&format!("rotate {k}"), rotate(&a, k), rotate(&pa, k));
     }

@@ -91,6 +91,17 @@ pub enum BackendError {
     Engine(String),
 }
 
+impl BackendError {
+    /// What [`Cloud::lower`] answers when asked to raise a ciphertext from `current` to `level`.
+    pub fn cannot_raise(backend: &'static str, current: usize, level: usize) -> BackendError {
+        BackendError::Unsupported {
+            backend,
+            operation: "lower a ciphertext to a level above its own",
+            reason: format!("level {level} is above its level {current}; only a refresh restores levels"),
+        }
+    }
+}
+
 /// `Σ a_i b_i` as the sum of [`Cloud::mul`]'s products: what [`Cloud::mul_sum`] means, and how
 /// a backend that cannot defer relinearisation computes it.
 pub fn sum_of_products<C: Cloud + ?Sized>(
@@ -159,6 +170,12 @@ pub trait Cloud: Send + Sync {
     /// Levels left in `ct`; `usize::MAX` on a backend without a level limit
     /// ([`Capabilities::max_level`] `None`).
     fn level(&self, ct: &Self::Ciphertext) -> usize;
+
+    /// `a` at `level`, at most its own: the same values with the levels above dropped, as a
+    /// binary operation drops them from its higher operand before it starts. Lowering once an
+    /// operand that meets many lower ones saves the repeats, and rotations and products cost
+    /// less at fewer levels. A backend without a level limit returns `a` unchanged.
+    fn lower(&self, a: &Self::Ciphertext, level: usize) -> Result<Self::Ciphertext, BackendError>;
 
     fn add(&self, a: &Self::Ciphertext, b: &Self::Ciphertext) -> Result<Self::Ciphertext, BackendError>;
     fn sub(&self, a: &Self::Ciphertext, b: &Self::Ciphertext) -> Result<Self::Ciphertext, BackendError>;

@@ -280,6 +280,19 @@ impl Cloud for PlainCloud {
         ct.level
     }
 
+    fn lower(&self, a: &PlainCiphertext, level: usize) -> Result<PlainCiphertext, BackendError> {
+        if self.backend.max_level.is_none() {
+            return Ok(a.clone());
+        }
+        if level > a.level {
+            return Err(BackendError::cannot_raise("plain", a.level, level));
+        }
+        Ok(PlainCiphertext {
+            values: a.values.clone(),
+            level,
+        })
+    }
+
     fn add(&self, a: &PlainCiphertext, b: &PlainCiphertext) -> Result<PlainCiphertext, BackendError> {
         Ok(self.zip(a, &b.values, a.level.min(b.level), |x, y| x + y))
     }

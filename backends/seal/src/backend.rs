@@ -429,6 +429,17 @@ impl Cloud for SealCloud {
         ct.level
     }
 
+    fn lower(&self, a: &SealCiphertext, level: usize) -> Result<SealCiphertext, BackendError> {
+        own(&self.params, a)?;
+        if level > a.level {
+            return Err(BackendError::cannot_raise("seal", a.level, level));
+        }
+        match self.lowered(a, level)? {
+            Some(ct) => self.wrap(ct, level),
+            None => Ok(a.clone()),
+        }
+    }
+
     fn add(&self, a: &SealCiphertext, b: &SealCiphertext) -> Result<SealCiphertext, BackendError> {
         self.aligned(a, b, |x, y, level| self.wrap(self.evaluator.add(x, y)?, level))
     }

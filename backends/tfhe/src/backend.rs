@@ -320,6 +320,12 @@ impl Cloud for TfheCloud {
         usize::MAX
     }
 
+    /// `a` itself: TFHE has no levels to drop.
+    fn lower(&self, a: &TfheCiphertext, _: usize) -> Result<TfheCiphertext, BackendError> {
+        self.own(a)?;
+        Ok(a.clone())
+    }
+
     fn add(&self, a: &TfheCiphertext, b: &TfheCiphertext) -> Result<TfheCiphertext, BackendError> {
         self.own(a)?;
         self.own(b)?;

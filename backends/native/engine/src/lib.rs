@@ -381,6 +381,22 @@ impl Cloud for NativeCloud {
         ct.level()
     }
 
+    /// Down to `level` on its canonical scale ([`Evaluator::lower_to`]: the limbs above
+    /// `level + 1` dropped, then one exact rescale).
+    fn lower(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext, BackendError> {
+        match level.cmp(&a.level()) {
+            std::cmp::Ordering::Equal => Ok(a.clone()),
+            std::cmp::Ordering::Greater => Err(BackendError::cannot_raise("native", a.level(), level)),
+            std::cmp::Ordering::Less => {
+                let mut out = Ciphertext::new(&self.params, level, a.slots());
+                let scale = self.params.scale_at(level);
+                self.with_scratch(|s, _| self.engine.eval().lower_to(a, level, scale, &mut out, s))
+                    .map_err(error)?;
+                Ok(out)
+            }
+        }
+    }
+
     fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, BackendError> {
         let mut out = self.output(a);
         self.with_scratch(|s, _| self.engine.eval().add(a, b, &mut out, s))
