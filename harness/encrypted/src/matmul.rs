@@ -56,7 +56,7 @@ use blindtuner_backend::{BackendError, Cloud};
 
 use crate::EncryptedError;
 use crate::counting::OpCounts;
-use crate::ops::{accumulate, doubling_steps, require_levels, rotate_and_add, rotation_keys};
+use crate::ops::{accumulate, doubling_steps, lowered, lowest_level, require_levels, rotate_and_add, rotation_keys};
 use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights, log2, padded_classes};
 
 /// Levels DiagABT consumes: the product and the mask.
@@ -132,7 +132,10 @@ pub fn diag_abt<C: Cloud>(
     cloud: &C,
     x: &PackedMatrix<C::Ciphertext>,
     w: &PackedWeights<C::Ciphertext>,
-) -> Result<PackedScores<C::Ciphertext>, EncryptedError> {
+) -> Result<PackedScores<C::Ciphertext>, EncryptedError>
+where
+    C::Ciphertext: Clone,
+{
     let shape = x.shape();
     if w.shape() != shape {
         return Err(EncryptedError::mismatch("block shapes of X and W", shape, w.shape()));
@@ -143,28 +146,33 @@ pub fn diag_abt<C: Cloud>(
     shape.check_cloud(cloud)?;
     let d = Diagonals::new(w.classes(), shape)?;
     require_levels(cloud, "DiagABT", DIAG_ABT_DEPTH, x.blocks().iter().chain(w.blocks()))?;
-    let (rb, s1) = (x.row_blocks(), shape.cols());
+    let (rb, nb, s1) = (x.row_blocks(), x.col_blocks(), shape.cols());
+    // The products run at the lowest input level: the others are lowered first, once each, and
+    // rotated there.
+    let level = lowest_level(cloud, x.blocks().iter().chain(w.blocks()));
+    let (xs, ws) = (lowered(cloud, x.blocks(), level)?, lowered(cloud, w.blocks(), level)?);
 
     // acc[r][k] = Σ_j rot(X_rj, -c1 k2 s1) ⊙ rot(W̃_j, k1 s1), one sum of products each.
-    let nb = x.col_blocks();
-    let w_rot = w
-        .blocks()
+    let w_rot = ws
         .iter()
         .map(|wj| hoisted(cloud, wj, &d.baby_steps(s1 as i64)))
         .collect::<Result<Vec<_>, BackendError>>()?;
-    let wb: Vec<Vec<&C::Ciphertext>> = w
-        .blocks()
+    let wb: Vec<Vec<&C::Ciphertext>> = ws
         .iter()
         .zip(&w_rot)
-        .map(|(wj, rot)| once(wj).chain(rot).collect())
+        .map(|(wj, rot)| once(wj.as_ref()).chain(rot).collect())
         .collect();
     let mut acc = Vec::with_capacity(rb);
     for r in 0..rb {
-        let x_rot = (0..nb)
-            .map(|j| hoisted(cloud, x.block(r, j), &d.giant_steps(-(s1 as i64))))
+        let xr = &xs[r * nb..(r + 1) * nb];
+        let x_rot = xr
+            .iter()
+            .map(|xj| hoisted(cloud, xj, &d.giant_steps(-(s1 as i64))))
             .collect::<Result<Vec<_>, BackendError>>()?;
-        let xg: Vec<Vec<&C::Ciphertext>> = (0..nb)
-            .map(|j| once(x.block(r, j)).chain(&x_rot[j]).collect())
+        let xg: Vec<Vec<&C::Ciphertext>> = xr
+            .iter()
+            .zip(&x_rot)
+            .map(|(xj, rot)| once(xj.as_ref()).chain(rot).collect())
             .collect();
         let diagonals = (0..d.c)
             .map(|k| {
@@ -200,7 +208,10 @@ pub fn diag_atb<C: Cloud>(
     e: &PackedScores<C::Ciphertext>,
     x: &PackedMatrix<C::Ciphertext>,
     scale: f64,
-) -> Result<PackedWeights<C::Ciphertext>, EncryptedError> {
+) -> Result<PackedWeights<C::Ciphertext>, EncryptedError>
+where
+    C::Ciphertext: Clone,
+{
     let shape = x.shape();
     if e.shape() != shape {
         return Err(EncryptedError::mismatch("block shapes of E and X", e.shape(), shape));
@@ -243,12 +254,20 @@ pub fn diag_atb<C: Cloud>(
                 .collect::<Result<Vec<_>, BackendError>>()
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
+    // The products run at the lowest input level: the others are lowered first, once each.
+    let nb = x.col_blocks();
+    let level = lowest_level(cloud, u.iter().flatten().chain(x.blocks()));
+    let xs = lowered(cloud, x.blocks(), level)?;
+    let u = u
+        .iter()
+        .map(|ur| lowered(cloud, ur, level))
+        .collect::<Result<Vec<_>, BackendError>>()?;
 
-    let blocks = (0..x.col_blocks())
+    let blocks = (0..nb)
         .map(|j| {
             // inner[δ2] = Σ_r Σ_δ1 u[r][δ] ⊙ rot(X_rj, δ1 s1), one sum of products each.
             let x_rot = (0..x.row_blocks())
-                .map(|r| hoisted(cloud, x.block(r, j), &d.baby_steps(s1 as i64)))
+                .map(|r| hoisted(cloud, &xs[r * nb + j], &d.baby_steps(s1 as i64)))
                 .collect::<Result<Vec<_>, BackendError>>()?;
             let mut m = None;
             for d2 in 0..d.giant {
@@ -256,8 +275,8 @@ pub fn diag_atb<C: Cloud>(
                     .iter()
                     .enumerate()
                     .flat_map(|(r, ur)| {
-                        let xb: Vec<&C::Ciphertext> = once(x.block(r, j)).chain(&x_rot[r]).collect();
-                        (0..d.baby).map(move |d1| (&ur[d1 + d.baby * d2], xb[d1]))
+                        let xb: Vec<&C::Ciphertext> = once(xs[r * nb + j].as_ref()).chain(&x_rot[r]).collect();
+                        (0..d.baby).map(move |d1| (ur[d1 + d.baby * d2].as_ref(), xb[d1]))
                     })
                     .collect();
                 let part = cloud.mul_sum(&pairs)?;

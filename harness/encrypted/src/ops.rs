@@ -1,5 +1,6 @@
 //! The idioms every circuit uses: accumulating a sum, rotate-and-add, rotation key lists.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use blindtuner_backend::{BackendError, Cloud};
@@ -17,6 +18,35 @@ pub(crate) fn accumulate<C: Cloud>(
         None => Ok(x),
         Some(acc) => cloud.add(&acc, &x),
     }
+}
+
+/// `cts` at `level`: those above it lowered ([`Cloud::lower`]) once here rather than by every
+/// product they meet, those at it borrowed.
+pub(crate) fn lowered<'a, C: Cloud>(
+    cloud: &C,
+    cts: &'a [C::Ciphertext],
+    level: usize,
+) -> Result<Vec<Cow<'a, C::Ciphertext>>, BackendError>
+where
+    C::Ciphertext: Clone,
+{
+    cts.iter()
+        .map(|ct| {
+            Ok(if cloud.level(ct) > level {
+                Cow::Owned(cloud.lower(ct, level)?)
+            } else {
+                Cow::Borrowed(ct)
+            })
+        })
+        .collect()
+}
+
+/// The lowest level among `cts` (`usize::MAX` for none).
+pub(crate) fn lowest_level<'a, C: Cloud>(cloud: &C, cts: impl IntoIterator<Item = &'a C::Ciphertext>) -> usize
+where
+    C::Ciphertext: 'a,
+{
+    cts.into_iter().map(|ct| cloud.level(ct)).min().unwrap_or(usize::MAX)
 }
 
 /// `a <- a + rotate(a, step)` for each step in turn: with steps `k, 2k, 4k, ...` slot `p`

@@ -327,6 +327,11 @@ impl<'a, Ct: Clone> Levels<'a, Ct> {
         self.refresh.is_some()
     }
 
+    /// The levels a refreshed ciphertext has, if inputs are refreshed.
+    pub fn refresh_levels(&self) -> Option<usize> {
+        self.refresh.map(|r| r.levels())
+    }
+
     /// The refresh that can give an input of `circuit` with `available` levels the `needed`
     /// ones it lacks, or the error saying why none can.
     fn refresher(

@@ -342,6 +342,18 @@ impl Softmax {
 
     /// Levels of one round of the max: `g` (`G_ITERATIONS` times), `f` and the product, which
     /// BlindTuner's circuit folds into `f`.
+    /// How many of the logits' `spare` levels past the input mask the circuit uses under
+    /// `levels`. BlindTuner's max refreshes each round up front when a refresh holds a whole
+    /// round and the logits do not; the logits' levels then feed only `z - max`, whose max keeps
+    /// at most the refresh's levels less a round's. Any other case is taken to use them all.
+    pub fn logit_levels_used<Ct: Clone>(&self, levels: &Levels<Ct>, spare: usize) -> usize {
+        let round = self.round_depth();
+        match levels.refresh_levels() {
+            Some(r) if self.folded_product && r >= round && spare < round => spare.min(r - round),
+            _ => spare,
+        }
+    }
+
     fn round_depth(&self) -> usize {
         let comparison = G_ITERATIONS * poly::depth(&G, false);
         if self.folded_product {

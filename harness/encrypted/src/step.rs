@@ -27,6 +27,7 @@
 //! Fresh features need [`step_depth`]` - 1` levels without a refresh, two with one (they are
 //! never refreshed: a client uploads them once).
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use blindtuner_backend::{Client, Cloud};
@@ -36,7 +37,7 @@ use blindtuner_train::NesterovSchedule;
 use crate::EncryptedError;
 use crate::compact::COMPACT_DEPTH;
 use crate::matmul::{DIAG_ABT_DEPTH, DIAG_ATB_DEPTH, diag_abt, diag_atb};
-use crate::ops::require_levels;
+use crate::ops::{lowered, lowest_level, require_levels};
 use crate::packing::{BlockShape, PackedMatrix, PackedScores, PackedWeights};
 use crate::refresh::Levels;
 use crate::softmax::Softmax;
@@ -225,7 +226,13 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         }
         let layout = self.weights.layout();
         let weights = if levels.refreshes() {
-            let cts = levels.ready_all(cloud, "the forward pass", self.weights.cts(), forward_levels(layout))?;
+            let needed = forward_levels(layout);
+            let cts = levels.ready_all(cloud, "the forward pass", self.weights.cts(), needed)?;
+            // The logits keep the weights' levels beyond `needed`: the forward pass runs at the
+            // fewest levels the softmax will use, where its rotations and products cost least.
+            let spare = lowest_level(cloud, &cts).saturating_sub(needed);
+            let used = needed + softmax.logit_levels_used(levels, spare);
+            let cts = lowered(cloud, &cts, used)?.into_iter().map(Cow::into_owned).collect();
             self.weights.with_cts(cts)?
         } else {
             self.weights.clone()
@@ -295,6 +302,13 @@ impl<Ct: Clone> EncryptedModel<Ct> {
         if join {
             self.weights = self.weights.with_cts(weights)?;
         }
+        // The update keeps the lower of the weights' and the gradient's levels: levels of the
+        // errors beyond the weights' would only make DiagATB dearer.
+        let useful = lowest_level(cloud, self.weights.cts()).saturating_add(gradient_needs);
+        let errors = lowered(cloud, &errors, useful)?
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect();
         clock.lap(&mut times, |t| &mut t.update);
         let step = diag_atb(cloud, &p.with_blocks(errors)?, x, -lr / (x.rows() as f64 * self.scale))?;
         let step = Weights::from_tiled(cloud, step, layout)?;
