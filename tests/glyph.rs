@@ -92,8 +92,8 @@ fn write(dir: &Path, name: &str, value: &Value) {
 }
 
 /// A projected Glyph record, a measured BlindTuner step and a BlindTuner train record of the same
-/// shape and machine: the report shows the projection apart, and each speedup row says which
-/// figure is which.
+/// shape and machine: the report shows the projection apart, each speedup row says which figure
+/// is which, and a run on plain (not encrypted) gets no row.
 #[test]
 fn report_compares_a_measured_step_with_a_projected_rival() {
     let machine = json!({"cpu": "synthetic", "threads": 2, "os": "linux", "arch": "x86_64", "vector": "avx2"});
@@ -131,6 +131,11 @@ fn report_compares_a_measured_step_with_a_projected_rival() {
     bt["classes"] = json!(10);
     bt["time"]["per_step_s"] = json!(30.0);
     bt["machine"] = machine.clone();
+    // The same record on plain, 10 s per step: not encrypted, so not set against the projection.
+    let mut unencrypted = bt.clone();
+    unencrypted["time"]["per_step_s"] = json!(10.0);
+    write(dir.path(), "train-plain.json", &unencrypted);
+    bt["backend"] = json!("native");
     write(dir.path(), "train.json", &bt);
     let out = tempfile::tempdir().unwrap();
     let o = blindtuner(&[
@@ -153,4 +158,5 @@ fn report_compares_a_measured_step_with_a_projected_rival() {
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
     }
+    assert!(!md.contains("600.0x"), "a plain run set against the projection");
 }

@@ -683,8 +683,10 @@ fn speedup(
     );
 
     doc.heading(3, "Against projected rivals at the same shape");
+    // Only encrypted BlindTuner steps: a plain run against an encrypted projection would
+    // measure encryption, not the methods.
     let mut rows = Vec::new();
-    for (bt_path, bt) in steps {
+    for (bt_path, bt) in steps.iter().filter(|(_, r)| r.backend != "plain") {
         for (rival_path, rival) in projections {
             let same = (bt.rows, bt.cols, bt.classes) == (rival.rows, rival.cols, rival.classes)
                 && bt.machine.cpu == rival.machine.cpu
@@ -706,7 +708,10 @@ fn speedup(
         }
     }
     // Train records run on every hardware thread of their machine.
-    for (bt_path, bt) in runs.iter().filter(|(_, r)| r.method == "blindtuner") {
+    for (bt_path, bt) in runs
+        .iter()
+        .filter(|(_, r)| r.method == "blindtuner" && r.backend != "plain")
+    {
         let shape = (bt.hyperparameters.batch, bt.features.dim_with_bias, bt.classes);
         for (rival_path, rival) in projections {
             let same = shape == (rival.rows, rival.cols, rival.classes)
