@@ -267,6 +267,8 @@ impl<Ct: Clone> EncryptedModel<Ct> {
             require_levels(cloud, "a training step", depth - 1, x.blocks())?;
         }
 
+        #[cfg(feature = "slow-step")]
+        std::thread::sleep(Duration::from_secs(1));
         let mut times = StepTimes::default();
         let mut clock = PhaseClock::start(levels);
         let w = self.forward_weights(cloud, levels, softmax)?;
