@@ -340,8 +340,6 @@ impl Softmax {
         1 + log2(self.c) * round + extension + poly::depth(&self.exp, false) + EXP_SQUARINGS + self.inverse.depth()
     }
 
-    /// Levels of one round of the max: `g` (`G_ITERATIONS` times), `f` and the product, which
-    /// BlindTuner's circuit folds into `f`.
     /// How many of the logits' `spare` levels past the input mask the circuit uses under
     /// `levels`. BlindTuner's max refreshes each round up front when a refresh holds a whole
     /// round and the logits do not; the logits' levels then feed only `z - max`, whose max keeps
@@ -354,6 +352,8 @@ impl Softmax {
         }
     }
 
+    /// Levels of one round of the max: `g` (`G_ITERATIONS` times), `f` and the product, which
+    /// BlindTuner's circuit folds into `f`.
     fn round_depth(&self) -> usize {
         let comparison = G_ITERATIONS * poly::depth(&G, false);
         if self.folded_product {

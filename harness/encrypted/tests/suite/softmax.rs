@@ -1,11 +1,12 @@
 //! The softmax circuit on plain: its approximation error against the exact softmax, its depth,
 //! its layouts, and its output feeding DiagATB.
 
+use blindtuner_backend::plain::PlainCiphertext;
 use blindtuner_backend::{Client, Cloud};
 use blindtuner_encrypted::counting::CountingCloud;
 use blindtuner_encrypted::matmul::{DIAG_ATB_DEPTH, diag_atb, diag_atb_rotations};
 use blindtuner_encrypted::packing::{BlockShape, PackedMatrix, PackedScores};
-use blindtuner_encrypted::refresh::Levels;
+use blindtuner_encrypted::refresh::{Bootstrap, Levels};
 use blindtuner_encrypted::softmax::{DOMAIN, Softmax, approximate_softmax};
 use blindtuner_features::Matrix;
 use rand::{Rng, SeedableRng};
@@ -202,4 +203,23 @@ fn probabilities_feed_the_gradient() {
         .enumerate()
         .for_each(|(i, &l)| want_e.data[i * classes + l] -= 1.0);
     assert!(max_abs_diff(&grad, &atb(&want_e, &x, 1.0 / a as f64)) < 1e-12);
+}
+
+/// BlindTuner's max spends a whole refresh per round, so the logits' levels past the input mask
+/// feed only `z - max`: at 9 levels a refresh, none of them; at 12, three. HETAL's rounds refresh
+/// piecemeal and are taken to use them all, as is everything without refreshes.
+#[test]
+fn the_softmax_says_how_many_logit_levels_it_uses() {
+    let shape = BlockShape::new(32, 32).unwrap();
+    let (blindtuner, hetal) = (Softmax::new(10, shape).unwrap(), Softmax::hetal(10, shape).unwrap());
+    for (budget, used) in [(9, 0), (12, 3), (100, 5)] {
+        let (_, cloud) = plain(shape.slots(), budget, &[]);
+        let bootstrap = Bootstrap::new(&cloud).unwrap();
+        let levels = Levels::refreshing(&bootstrap);
+        assert_eq!(blindtuner.logit_levels_used(&levels, 5), used, "{budget} levels");
+        assert_eq!(hetal.logit_levels_used(&levels, 5), 5, "{budget} levels");
+        // Logits that hold a whole round are used as they are.
+        assert_eq!(blindtuner.logit_levels_used(&levels, 9), 9, "{budget} levels");
+    }
+    assert_eq!(blindtuner.logit_levels_used(&Levels::<PlainCiphertext>::fixed(), 5), 5);
 }
