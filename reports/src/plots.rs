@@ -171,6 +171,15 @@ fn label_width<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, labels: &[Stri
     Ok(widest + 20)
 }
 
+/// `x` as an axis label: `1e6` and `1e-3` rather than `1000000` and `0.001`.
+fn short_number(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-2) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Draws the value axis (`unit` below it) and writes category `i` of `names` left of the
 /// plotting area, at the height of its band `[n - 1 - i, n - i]` (the first category on top),
 /// `x_left` being the value axis's left end.
@@ -189,8 +198,9 @@ fn category_axes<DB: DrawingBackend, X: Ranged<ValueType = f64> + ValueFormatter
             .x_desc(unit)
             .axis_desc_style(font(AXIS_PT))
             .label_style(font(LABEL_PT))
-            // Short forms of the key points (no float noise such as 0.30000000000000004).
-            .x_label_formatter(&|x| format!("{}", (x * 1e6).round() / 1e6))
+            // Short forms of the key points (no float noise such as 0.30000000000000004), and
+            // powers of ten as such where a log scale's labels would run into each other.
+            .x_label_formatter(&|x| short_number((x * 1e6).round() / 1e6))
             .draw(),
     )?;
     let n = names.len();
@@ -418,6 +428,12 @@ impl Figure for Lines<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_labels_stay_short() {
+        let labels: Vec<String> = [1e9, 1e5, 1000.0, 0.3, 0.01, 0.001, 0.0].map(short_number).into();
+        assert_eq!(labels, ["1e9", "1e5", "1000", "0.3", "0.01", "1e-3", "0"]);
+    }
 
     #[test]
     fn plots_render_to_png_and_svg() {
