@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use blindtuner_backend::plain::PlainBackend;
 use blindtuner_backend::{Backend, Cloud};
-use blindtuner_encrypted::matmul::{DIAG_ABT_DEPTH, diag_abt, diag_atb};
+use blindtuner_encrypted::matmul::{diag_abt, diag_atb};
 use blindtuner_encrypted::packing::{PackedMatrix, PackedScores, PackedWeights};
 use blindtuner_encrypted::refresh::Bootstrap;
 use blindtuner_encrypted::softmax::Softmax;
-use blindtuner_encrypted::step::EncryptedModel;
+use blindtuner_encrypted::step::{EncryptedModel, forward_levels};
 use blindtuner_encrypted::training::TrainingPlan;
 use blindtuner_encrypted::weights::{WeightLayout, Weights};
 use blindtuner_features::Matrix;
@@ -83,7 +83,7 @@ where
 
         let w = uniform(&mut rng, classes, cols, 0.5);
         let compact = Weights::encrypt(&mut client, &w, plan.shape, WeightLayout::Compact).expect("weights");
-        let forward = WeightLayout::Compact.depth() + DIAG_ABT_DEPTH + 1;
+        let forward = forward_levels(WeightLayout::Compact);
         let lowered = compact
             .cts()
             .iter()

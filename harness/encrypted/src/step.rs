@@ -52,7 +52,7 @@ pub fn step_depth(softmax: &Softmax, layout: WeightLayout) -> usize {
 /// Levels the weights need at the start of a step with refreshing: unpacking, DiagABT, and the
 /// softmax's input mask on its result, so that unrefreshable logits (up to `R / M`) never need
 /// a refresh.
-fn forward_levels(layout: WeightLayout) -> usize {
+pub fn forward_levels(layout: WeightLayout) -> usize {
     layout.depth() + DIAG_ABT_DEPTH + 1
 }
 
