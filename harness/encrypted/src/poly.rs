@@ -202,6 +202,43 @@ pub(crate) fn depth(coeffs: &[f64], masked: bool) -> usize {
     rec(coeffs, masked).unwrap_or(0)
 }
 
+/// The Chebyshev polynomials `T_0 .. T_n` of `ℓ(x) = (2x - a - b) / (b - a)`, which maps
+/// `[a, b]` onto `[-1, 1]`, as monomial coefficients in `x`, by `T_(k+1) = 2 ℓ T_k - T_(k-1)`.
+pub(crate) fn chebyshev_basis(n: usize, (a, b): (f64, f64)) -> Vec<Vec<f64>> {
+    let line = [-(a + b) / (b - a), 2.0 / (b - a)];
+    let mut basis = vec![vec![1.0], line.to_vec()];
+    while basis.len() <= n {
+        let (previous, last) = (&basis[basis.len() - 2], &basis[basis.len() - 1]);
+        let mut next = vec![0.0; last.len() + 1];
+        for (i, c) in last.iter().enumerate() {
+            next[i] += 2.0 * line[0] * c;
+            next[i + 1] += 2.0 * line[1] * c;
+        }
+        next.iter_mut().zip(previous).for_each(|(v, p)| *v -= p);
+        basis.push(next);
+    }
+    basis.truncate(n + 1);
+    basis
+}
+
+/// The polynomial of degree `n` that interpolates `f` at the `n + 1` Chebyshev nodes of
+/// `[a, b]` (within a small factor of the best uniform approximation of that degree for smooth
+/// `f`), as monomial coefficients: `Σ_j c_j T_j(ℓ(x))` with
+/// `c_j = (2 - [j = 0]) / (n + 1) Σ_k f(x_k) cos(j θ_k)`, `θ_k = π (k + 1/2) / (n + 1)`.
+pub(crate) fn chebyshev_interpolant(f: impl Fn(f64) -> f64, n: usize, (a, b): (f64, f64)) -> Vec<f64> {
+    let theta = |k: usize| std::f64::consts::PI * (k as f64 + 0.5) / (n + 1) as f64;
+    let values: Vec<f64> = (0..=n)
+        .map(|k| f((b - a) / 2.0 * theta(k).cos() + (a + b) / 2.0))
+        .collect();
+    let mut coeffs = vec![0.0; n + 1];
+    for (j, t) in chebyshev_basis(n, (a, b)).iter().enumerate() {
+        let weight = if j == 0 { 1.0 } else { 2.0 } / (n + 1) as f64;
+        let c = weight * (0..=n).map(|k| values[k] * (j as f64 * theta(k)).cos()).sum::<f64>();
+        coeffs.iter_mut().zip(t).for_each(|(v, t)| *v += c * t);
+    }
+    coeffs
+}
+
 #[cfg(test)]
 mod tests {
     use blindtuner_backend::plain::PlainBackend;
@@ -211,6 +248,25 @@ mod tests {
 
     fn value(coeffs: &[f64], x: f64) -> f64 {
         coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c)
+    }
+
+    #[test]
+    fn chebyshev_interpolants_match_their_function() {
+        let basis = chebyshev_basis(4, (1.0, 3.0));
+        // T_2(x - 2) = 2 (x - 2)^2 - 1.
+        assert_eq!(basis[2], vec![7.0, -8.0, 2.0]);
+        let q = chebyshev_interpolant(|x| (4.0 * x).exp(), 7, (-1.0, 0.0));
+        let worst = (0..=1000)
+            .map(|i| -(i as f64) / 1000.0)
+            .map(|x| (value(&q, x) - (4.0 * x).exp()).abs())
+            .fold(0.0, f64::max);
+        // The error of the best degree-7 approximation of e^(4x) on [-1, 0] is about 3e-6.
+        assert!(worst < 1e-5 && worst > 1e-7, "{worst:e}");
+        let cubic = chebyshev_interpolant(|x| x * x * x - x, 3, (-2.0, 5.0));
+        cubic
+            .iter()
+            .zip([0.0, -1.0, 0.0, 1.0])
+            .for_each(|(got, want)| assert!((got - want).abs() < 1e-12, "{cubic:?}"));
     }
 
     #[test]

@@ -8,9 +8,15 @@
 //!    `f(x) = (35 x - 35 x^3 + 21 x^5 - 5 x^7) / 16`,
 //!    `g(x) = (4589 x - 16577 x^3 + 25614 x^5 - 12860 x^7) / 1024`; column 0's max is kept
 //!    alone and spread over both periods, so that every class subtracts the same value;
-//! 3. domain extension of `u = 2R (z - max)`, in `[-2R, 0]`: for `i = n-1 .. 0`,
-//!    `u <- u - (4/27) u^3 / (r^2 L^(2i))` with `r = 8, L = 2, n = 5`;
-//! 4. `exp(u) ≈ p(u / 8)^8`, `p` HETAL's degree-8 polynomial, by three squarings;
+//! 3. `exp(u)` of `u = 2R (z - max)`, in `[-2R, 0]`. Two ways exist:
+//!    * HETAL's ([`Softmax::hetal`]): a domain extension, for `i = n-1 .. 0`,
+//!      `u <- u - (4/27) u^3 / (r^2 L^(2i))` with `r = 8, L = 2, n = 5` (which maps `[-2R, 0]`
+//!      into `[-8, 0]`, near the identity close to 0 and flattening what lies far below), then
+//!      `exp(u) ≈ p(u / 8)^8`, `p` HETAL's degree-8 polynomial, by three squarings: 16 levels;
+//!    * BlindTuner's ([`Softmax::new`]): `exp(u) = exp(u / 64)^64`, `exp(u / 64)` on the whole
+//!      domain (`u / 64` in `[-4, 0]`) by the degree-7 polynomial interpolating it at the
+//!      Chebyshev nodes, then six squarings: 9 levels, 1.3e-3 relative error at worst on the
+//!      domain (squaring multiplies the polynomial's relative error by 64), no flattening;
 //! 5. `1 / Σ exp` by Goldschmidt's iteration `t <- t^2, y <- y (1 + t)`, which takes a start
 //!    `y_0` with relative error `t_0 = 1 - Σ y_0` to `1 / Σ` with error `t_0^(2^k)` after `k`
 //!    iterations; the result is `exp · y`. Two starts exist:
@@ -31,12 +37,14 @@
 //! `q` on `σ = β Σ / 200` (at most `β ≈ 3.4`, the one level of its mask), `β` making `q` monic.
 //!
 //! Constants are folded where they cost no level: `1 / 2R` into the mask that extracts the
-//! input, `2R` and the exp's input scale into the domain extension's coefficients, the exp's
-//! output scale and the exp polynomial's leading coefficient into that input scale `α` (so `p`
-//! evaluates as a monic polynomial in `α u / 8`, in three levels), `(t + 1) / 2` into `f`, the
-//! mask that keeps column 0's max onto the operands of the last round's product. The padded
-//! classes are zeroed in the domain extension's last step (a mask folded into its
-//! coefficients), so their exp is a known constant, subtracted from the row sum. With HETAL's
+//! input, `2R` and the exp's input scale into the domain extension's coefficients (or, in
+//! BlindTuner's, into the exp polynomial's), the exp's output scale and the exp polynomial's
+//! leading coefficient into that input scale `α` (so `p` evaluates as a monic polynomial in
+//! `α u / 8`, in three levels), `(t + 1) / 2` into `f`, the mask that keeps column 0's max onto
+//! the operands of the last round's product. The padded classes are zeroed in the domain
+//! extension's last step (a mask folded into its coefficients), so their exp is a known
+//! constant, subtracted from the row sum; BlindTuner's folds the same mask into its exp
+//! polynomial, so their exp is 0. With HETAL's
 //! inverse the circuit computes HETAL's algorithm (equal to a direct f64 transcription to
 //! 1e-12, the comparison tree of row `i` starting from the class `i mod c_pad` it lists first)
 //! in `36 + 10 log2(c_pad)` levels (76 for 10 or 16 classes, see [`Softmax::depth`]).
@@ -44,12 +52,13 @@
 //! `max(a, b) = (a + b) / 2 + d f(y) / 2`, `y = g(g(d))`, and evaluates `d f(y) / 2` as one
 //! polynomial in `y` whose coefficients carry `d` (`d` has levels to spare), so a round takes
 //! the 9 levels of `g`, `g` and `f`, and a refresh of 9 levels holds it whole where HETAL's
-//! round needs two. With its shallower inverse it takes `26 + 9 log2(c_pad)` levels (62 for
-//! ten classes). Both take `3 log2(c_pad) + 2` rotations per block
-//! and need `s1 >= 2 c_pad`. Their error against the exact softmax, on rows uniform in
-//! `[-r, r]` for `r` in 4, 8, 32, 128 (HETAL's benchmark): at most 3.7e-3 for 3 classes, 1.5e-2
-//! for 10, 1.7e-2 for 16. The output's first `c_pad` columns hold the probabilities, the others
-//! garbage.
+//! round needs two. With its exp and its inverse it takes `19 + 9 log2(c_pad)` levels (55 for
+//! ten classes: a round, the exp and the inverse each fill a refresh of 9 levels exactly).
+//! Both take `3 log2(c_pad) + 2` rotations per block and need `s1 >= 2 c_pad`. Their error
+//! against the exact softmax, on rows uniform in `[-r, r]` for `r` in 4, 8, 32, 128 (HETAL's
+//! benchmark): HETAL's at most 3.7e-3 for 3 classes, 1.5e-2 for 10, 1.7e-2 for 16;
+//! BlindTuner's 1.8e-4 for each. The output's first `c_pad` columns hold the probabilities, the
+//! others garbage.
 
 use blindtuner_backend::plain::PlainBackend;
 use blindtuner_backend::{Backend, Cloud};
@@ -95,6 +104,13 @@ const EXP: [f64; 9] = [
 ];
 /// `exp(u) ≈ p(u / 2^EXP_SQUARINGS)^(2^EXP_SQUARINGS)`.
 const EXP_SQUARINGS: usize = 3;
+/// BlindTuner's exp without the domain extension: `exp(u) ≈ q(w)^(2^DIRECT_SQUARINGS)` on
+/// `w = u / 2R`, `q` interpolating `exp(2R w / 2^DIRECT_SQUARINGS)` (`exp(4 w)`) at the Chebyshev
+/// nodes of `DIRECT_DOMAIN` (`[-1, 0]` with a margin for the max's error), degree
+/// `DIRECT_DEGREE`: odd, so that `q` masked takes 3 levels.
+const DIRECT_SQUARINGS: usize = 6;
+const DIRECT_DEGREE: usize = 7;
+const DIRECT_DOMAIN: (f64, f64) = (-1.02, 0.04);
 /// Periods of `c_pad` columns the row's classes are tiled over: rotations by up to `c_pad - 1`
 /// then reach a whole period from every column of the first.
 const TILES: usize = 2;
@@ -131,22 +147,8 @@ impl Inverse {
     /// domain (over `b`) onto `[-1, 1]`, so that `q(0) = 1` and `p(s) = (1 - q(s)) / s` is a
     /// polynomial; both rewritten in `σ = β s`.
     fn seeded(first_period: &[f64]) -> Inverse {
-        let (a, b) = (SUM_DOMAIN.0 / SUM_DOMAIN.1, 1.0);
-        let line = [-(a + b) / (b - a), 2.0 / (b - a)];
-        let times_line = |p: &[f64]| {
-            let mut out = vec![0.0; p.len() + 1];
-            p.iter().enumerate().for_each(|(i, c)| {
-                out[i] += line[0] * c;
-                out[i + 1] += line[1] * c;
-            });
-            out
-        };
-        let (mut previous, mut chebyshev) = (vec![1.0], line.to_vec());
-        for _ in 1..=SEED_DEGREE {
-            let mut next: Vec<f64> = times_line(&chebyshev).iter().map(|c| 2.0 * c).collect();
-            next.iter_mut().zip(&previous).for_each(|(n, p)| *n -= p);
-            (previous, chebyshev) = (chebyshev, next);
-        }
+        let domain = (SUM_DOMAIN.0 / SUM_DOMAIN.1, 1.0);
+        let chebyshev = poly::chebyshev_basis(SEED_DEGREE + 1, domain).pop().expect("T_8");
         let error: Vec<f64> = chebyshev.iter().map(|c| c / chebyshev[0]).collect();
         let beta = error[SEED_DEGREE + 1].powf(1.0 / (SEED_DEGREE + 1) as f64);
         debug_assert!(beta.is_finite() && beta > 0.0, "q has a positive leading coefficient");
@@ -179,6 +181,86 @@ impl Inverse {
     }
 }
 
+/// How the circuit computes `λ exp(u)` for `u = 2R w`, `w = z - max`, `λ` the inverse's exp
+/// scale.
+#[derive(Debug, Clone)]
+enum Exp {
+    /// HETAL's: the domain extension's steps on `w` (the last zeroing the padded classes and
+    /// scaling to the exp's input `y`), then `p(y)`, monic, squared `EXP_SQUARINGS` times.
+    Extended { extension: Vec<Vec<f64>>, poly: Vec<f64> },
+    /// BlindTuner's: `q(w)` masked to the real classes (the padded ones get 0), squared
+    /// `DIRECT_SQUARINGS` times.
+    Direct { poly: Vec<f64> },
+}
+
+impl Exp {
+    /// HETAL's for the exp scale `λ`: `λ exp(u) ≈ (p(u / 8) λ^(1/8))^8`, a polynomial in
+    /// `y = α u / 8` that is monic for `α^8 = c_8 λ^(1/8)`; the domain extension in units of 2R
+    /// (`u = 2R w`, so `u - k u^3` becomes `w - k (2R)^2 w^3`), its last step scaled to `y`.
+    fn extended(scale: f64) -> Exp {
+        let two_r = 2.0 * DOMAIN;
+        let mut extension: Vec<Vec<f64>> = (0..EXTENSION_STEPS)
+            .rev()
+            .map(|i| {
+                let k = 4.0 / 27.0 / (EXTENSION_R * EXTENSION_R * EXTENSION_L.powi(2 * i as i32));
+                vec![0.0, 1.0, 0.0, -k * two_r * two_r]
+            })
+            .collect();
+        let root = scale.powf(1.0 / (1 << EXP_SQUARINGS) as f64);
+        let alpha = (EXP[8] * root).powf(1.0 / 8.0);
+        let mut poly: Vec<f64> = EXP
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c * root / alpha.powi(i as i32))
+            .collect();
+        poly[8] = 1.0;
+        let last = extension.last_mut().expect("at least one extension step");
+        let input_scale = alpha * two_r / (1 << EXP_SQUARINGS) as f64;
+        last.iter_mut().for_each(|v| *v *= input_scale);
+        Exp::Extended { extension, poly }
+    }
+
+    /// BlindTuner's for the exp scale `λ`: `q(w) ≈ λ^(1/64) exp(2R w / 64)`.
+    fn direct(scale: f64) -> Exp {
+        let squared = (1 << DIRECT_SQUARINGS) as f64;
+        let (root, rate) = (scale.powf(1.0 / squared), 2.0 * DOMAIN / squared);
+        let poly = poly::chebyshev_interpolant(|w| root * (rate * w).exp(), DIRECT_DEGREE, DIRECT_DOMAIN);
+        Exp::Direct { poly }
+    }
+
+    fn squarings(&self) -> usize {
+        match self {
+            Exp::Extended { .. } => EXP_SQUARINGS,
+            Exp::Direct { .. } => DIRECT_SQUARINGS,
+        }
+    }
+
+    /// Levels from `w` to the exp.
+    fn depth(&self) -> usize {
+        let polynomials = match self {
+            Exp::Extended { extension, poly } => {
+                let last = extension.len() - 1;
+                let extension: usize = extension
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| poly::depth(p, i == last))
+                    .sum();
+                extension + poly::depth(poly, false)
+            }
+            Exp::Direct { poly } => poly::depth(poly, true),
+        };
+        polynomials + self.squarings()
+    }
+
+    /// The exp of a padded class, which the row sum subtracts.
+    fn padded(&self) -> f64 {
+        match self {
+            Exp::Extended { poly, .. } => poly[0].powi(1 << EXP_SQUARINGS),
+            Exp::Direct { .. } => 0.0,
+        }
+    }
+}
+
 /// The circuit for `classes` classes at one block shape, its plaintexts prepared.
 #[derive(Debug, Clone)]
 pub struct Softmax {
@@ -205,10 +287,7 @@ pub struct Softmax {
     /// Whether the max's rounds fold their product into `f` (BlindTuner's) or multiply by `t`
     /// after it (HETAL's).
     folded_product: bool,
-    /// The domain extension's steps on `z - max`, the last one producing the exp's input.
-    extension: Vec<Vec<f64>>,
-    /// `λ^(1/8) p(y / α)` in `y`, monic, `λ` the inverse's exp scale.
-    exp: Vec<f64>,
+    exp: Exp,
     inverse: Inverse,
 }
 
@@ -253,34 +332,16 @@ impl Softmax {
             })
         });
 
-        // Domain extension in units of 2R: u = 2R w, so u - k u^3 becomes w - k (2R)^2 w^3.
-        let two_r = 2.0 * DOMAIN;
-        let mut extension: Vec<Vec<f64>> = (0..EXTENSION_STEPS)
-            .rev()
-            .map(|i| {
-                let k = 4.0 / 27.0 / (EXTENSION_R * EXTENSION_R * EXTENSION_L.powi(2 * i as i32));
-                vec![0.0, 1.0, 0.0, -k * two_r * two_r]
-            })
-            .collect();
         let first_period = shape.slots_from(|_, t| f64::from(u8::from(t < c)));
-        let inverse = if hetal {
-            Inverse::Hetal
+        let (inverse, exp) = if hetal {
+            let inverse = Inverse::Hetal;
+            let exp = Exp::extended(inverse.exp_scale());
+            (inverse, exp)
         } else {
-            Inverse::seeded(&first_period)
+            let inverse = Inverse::seeded(&first_period);
+            let exp = Exp::direct(inverse.exp_scale());
+            (inverse, exp)
         };
-        // λ exp(u) ≈ (p(u / 8) λ^(1/8))^8, a polynomial in y = α u / 8 that is monic for
-        // α^8 = c_8 λ^(1/8).
-        let inverse_root = inverse.exp_scale().powf(1.0 / (1 << EXP_SQUARINGS) as f64);
-        let alpha = (EXP[8] * inverse_root).powf(1.0 / 8.0);
-        let mut exp: Vec<f64> = EXP
-            .iter()
-            .enumerate()
-            .map(|(i, c)| c * inverse_root / alpha.powi(i as i32))
-            .collect();
-        exp[8] = 1.0;
-        let last = extension.last_mut().expect("at least one extension step");
-        let input_scale = alpha * two_r / (1 << EXP_SQUARINGS) as f64;
-        last.iter_mut().for_each(|v| *v *= input_scale);
 
         let half_f = poly::scaled(&F, 0.5);
         let mut compare_last = half_f.clone();
@@ -290,7 +351,7 @@ impl Softmax {
             logit_scale: 1.0,
             c,
             shape,
-            input: shape.slots_from(|_, t| if t < c { 1.0 / two_r } else { 0.0 }),
+            input: shape.slots_from(|_, t| if t < c { 1.0 / (2.0 * DOMAIN) } else { 0.0 }),
             padding,
             first_column: shape.slots_from(|_, t| f64::from(u8::from(t == 0))),
             first_period,
@@ -298,7 +359,6 @@ impl Softmax {
             compare_last,
             half_f,
             folded_product: !hetal,
-            extension,
             exp,
             inverse,
         })
@@ -323,21 +383,13 @@ impl Softmax {
         self.logit_scale
     }
 
-    /// Levels the circuit consumes: `1 + log2(c_pad) r + 5 · 2 + (3 + 3) + i` (input mask; per
-    /// max round `r = 2 · 3 + 3 + 1` for HETAL's `g`, `g`, `f` and the product, `r = 9` for
-    /// BlindTuner's, which folds the product into `f`; the domain extension; exp and its
-    /// squarings; the inverse and the final product, `i = 1 + 16 + 2` for HETAL's, `i = 1 + 3 +
-    /// 4 + 1` for BlindTuner's).
+    /// Levels the circuit consumes: `1 + log2(c_pad) r + x + i` (input mask; per max round
+    /// `r = 2 · 3 + 3 + 1` for HETAL's `g`, `g`, `f` and the product, `r = 9` for BlindTuner's,
+    /// which folds the product into `f`; the exp, `x = 5 · 2 + 3 + 3` for HETAL's domain
+    /// extension, polynomial and squarings, `x = 3 + 6` for BlindTuner's; the inverse and the
+    /// final product, `i = 1 + 16 + 2` for HETAL's, `i = 1 + 3 + 4 + 1` for BlindTuner's).
     pub fn depth(&self) -> usize {
-        let round = self.round_depth();
-        let last = self.extension.len() - 1;
-        let extension: usize = self
-            .extension
-            .iter()
-            .enumerate()
-            .map(|(i, p)| poly::depth(p, i == last))
-            .sum();
-        1 + log2(self.c) * round + extension + poly::depth(&self.exp, false) + EXP_SQUARINGS + self.inverse.depth()
+        1 + log2(self.c) * self.round_depth() + self.exp.depth() + self.inverse.depth()
     }
 
     /// How many of the logits' `spare` levels past the input mask the circuit uses under
@@ -544,14 +596,20 @@ impl Softmax {
         }
         let a = rotate_and_add(cloud, a, doubling_steps(-1, TILES * self.c))?;
 
-        let last = self.extension.len() - 1;
-        let mut w = cloud.sub(&z, &a)?;
-        for (i, step) in self.extension.iter().enumerate() {
-            let mask = (i == last).then_some(self.real_classes.as_slice());
-            w = Self::polynomial(cloud, levels, w, step, mask)?;
-        }
-        let mut e = Self::polynomial(cloud, levels, w, &self.exp, None)?;
-        for _ in 0..EXP_SQUARINGS {
+        let w = cloud.sub(&z, &a)?;
+        let mut e = match &self.exp {
+            Exp::Extended { extension, poly } => {
+                let last = extension.len() - 1;
+                let mut w = w;
+                for (i, step) in extension.iter().enumerate() {
+                    let mask = (i == last).then_some(self.real_classes.as_slice());
+                    w = Self::polynomial(cloud, levels, w, step, mask)?;
+                }
+                Self::polynomial(cloud, levels, w, poly, None)?
+            }
+            Exp::Direct { poly } => Self::polynomial(cloud, levels, w, poly, Some(&self.real_classes))?,
+        };
+        for _ in 0..self.exp.squarings() {
             e = Self::square(cloud, levels, e)?;
         }
 
@@ -560,7 +618,7 @@ impl Softmax {
         // values the inverse derives from it.
         let e = levels.prepare(cloud, "the softmax", e, 1, self.inverse.depth())?;
         let mut sum = rotate_and_add(cloud, e.clone(), doubling_steps(1, self.c))?;
-        let padded = (self.c - self.classes) as f64 * self.exp[0].powi(1 << EXP_SQUARINGS);
+        let padded = (self.c - self.classes) as f64 * self.exp.padded();
         if padded != 0.0 {
             sum = cloud.add_scalar(&sum, -padded)?;
         }

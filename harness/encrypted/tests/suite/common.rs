@@ -2,9 +2,15 @@
 
 use blindtuner_backend::Backend;
 use blindtuner_backend::plain::{PlainBackend, PlainClient, PlainCloud};
+use blindtuner_encrypted::EncryptedError;
+use blindtuner_encrypted::packing::BlockShape;
+use blindtuner_encrypted::softmax::Softmax;
 use blindtuner_features::Matrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+
+/// A softmax circuit's constructor: [`Softmax::new`] (BlindTuner's) or [`Softmax::hetal`].
+pub type Circuit = fn(usize, BlockShape) -> Result<Softmax, EncryptedError>;
 
 /// A `rows x cols` matrix uniform in `[-range, range]`.
 pub fn random_matrix(rows: usize, cols: usize, range: f64, seed: u64) -> Matrix {

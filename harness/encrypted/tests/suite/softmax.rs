@@ -12,7 +12,7 @@ use blindtuner_features::Matrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::common::{atb, max_abs_diff, plain, random_matrix, softmax, union};
+use crate::common::{Circuit, atb, max_abs_diff, plain, random_matrix, softmax, union};
 
 /// Logits like HETAL's precision benchmark: rows uniform in `[-r, r]` for `r` in 4, 8, 32, 128.
 fn logits(rows: usize, classes: usize, seed: u64) -> Matrix {
@@ -115,20 +115,24 @@ fn the_circuit_computes_hetal_algorithm_1() {
 
 #[test]
 fn approximation_error_over_the_domain() {
-    // HETAL measured 4e-3 (3 classes) and 1.5e-2 (10 classes) at most, over 10^8 rows.
-    for (classes, bound) in [(2, 1e-2), (3, 1e-2), (10, 2e-2), (16, 2e-2)] {
+    // HETAL measured 4e-3 (3 classes) and 1.5e-2 (10 classes) at most, over 10^8 rows; most of
+    // it is the domain extension's, which flattens logits far below the max. BlindTuner's exp
+    // has none (1.3e-3 relative at worst on its domain, far less where the probabilities are
+    // large), and its inverse is within 2e-4 relative: 1.8e-4 here.
+    for (classes, hetal_bound, blindtuner_bound) in
+        [(2, 1e-2, 5e-4), (3, 1e-2, 5e-4), (10, 2e-2, 5e-4), (16, 2e-2, 5e-4)]
+    {
         let x = logits(4096, classes, classes as u64);
         let (want, hetal) = (softmax(&x), approximate_softmax(&x, Softmax::hetal).unwrap());
         let blindtuner = approximate_softmax(&x, Softmax::new).unwrap();
-        for (name, got) in [("BlindTuner", &blindtuner), ("HETAL", &hetal)] {
+        for (name, got, bound) in [
+            ("BlindTuner", &blindtuner, blindtuner_bound),
+            ("HETAL", &hetal, hetal_bound),
+        ] {
             let (max, mean) = errors(&want, got);
             eprintln!("{name} softmax, {classes} classes: max error {max:.2e}, mean row error {mean:.2e}");
             assert!(max < bound, "{name}, {classes} classes: {max:.2e}");
         }
-        // HETAL's 16 iterations invert these sums (1 to 70) exactly; BlindTuner's seeded inverse
-        // is within 2e-4 relative on [1, 200].
-        let (max, _) = errors(&hetal, &blindtuner);
-        assert!(max < 2e-4, "{classes} classes: the inverses differ by {max:.2e}");
     }
 }
 
@@ -141,7 +145,7 @@ fn depth_counts_and_both_tilings() {
     for cols in [32, 64] {
         let shape = BlockShape::new(64, cols).unwrap();
         let circuit = Softmax::new(classes, shape).unwrap();
-        assert_eq!(circuit.depth(), 62);
+        assert_eq!(circuit.depth(), 55);
         assert_eq!(Softmax::hetal(classes, shape).unwrap().depth(), 76);
         let (mut client, cloud) = plain(shape.slots(), circuit.depth(), &circuit.rotations());
         let cloud = CountingCloud::new(cloud);
@@ -157,52 +161,56 @@ fn depth_counts_and_both_tilings() {
     }
     assert!(max_abs_diff(&results[0], &results[1]) < 1e-12);
     assert!(max_abs_diff(&results[0], &approximate_softmax(&x, Softmax::new).unwrap()) < 1e-12);
-    assert_eq!(Softmax::new(3, BlockShape::new(8, 8).unwrap()).unwrap().depth(), 44);
+    assert_eq!(Softmax::new(3, BlockShape::new(8, 8).unwrap()).unwrap().depth(), 37);
     assert_eq!(Softmax::hetal(3, BlockShape::new(8, 8).unwrap()).unwrap().depth(), 56);
 }
 
 #[test]
 fn probabilities_feed_the_gradient() {
-    // The softmax leaves garbage in the padded classes and beyond the first period; DiagATB must
-    // read only the real classes: G = (P - Y)^T X with P the circuit's probabilities.
+    // The softmax leaves garbage beyond the first period, and HETAL's in the padded classes too
+    // (BlindTuner's masks its exp there); DiagATB must read only the real classes:
+    // G = (P - Y)^T X with P the circuit's probabilities.
     let (a, b, classes) = (24, 9, 3);
     let shape = BlockShape::new(32, 16).unwrap();
-    let circuit = Softmax::new(classes, shape).unwrap();
-    let keys = union(circuit.rotations(), diag_atb_rotations(shape, classes).unwrap());
-    let (mut client, cloud) = plain(shape.slots(), circuit.depth() + DIAG_ATB_DEPTH, &keys);
     let z = random_matrix(a, classes, 20.0, 1);
     let x = random_matrix(a, b, 1.0, 2);
     let labels: Vec<usize> = (0..a).map(|i| (i * 5) % classes).collect();
+    let circuits: [(Circuit, bool); 2] = [(Softmax::hetal, true), (Softmax::new, false)];
+    for (build, padded_garbage) in circuits {
+        let circuit = build(classes, shape).unwrap();
+        let keys = union(circuit.rotations(), diag_atb_rotations(shape, classes).unwrap());
+        let (mut client, cloud) = plain(shape.slots(), circuit.depth() + DIAG_ATB_DEPTH, &keys);
+        let p = circuit
+            .apply(
+                &cloud,
+                &Levels::fixed(),
+                &PackedScores::encrypt(&mut client, &z, shape).unwrap(),
+            )
+            .unwrap();
+        let y = PackedScores::encrypt_labels(&mut client, &labels, classes, shape).unwrap();
+        let e_blocks: Vec<_> = p
+            .blocks()
+            .iter()
+            .zip(y.blocks())
+            .map(|(p, y)| cloud.sub(p, y).unwrap())
+            .collect();
+        // Row 0 holds the padded class 3 in column 3.
+        let padded = client.decrypt(&p.blocks()[0]).unwrap()[3];
+        assert_eq!(padded.abs() > 1e-3, padded_garbage, "padded class: {padded:e}");
+        let e = p.with_blocks(e_blocks).unwrap();
+        let px = PackedMatrix::encrypt(&mut client, &x, shape).unwrap();
+        let grad = diag_atb(&cloud, &e, &px, 1.0 / a as f64)
+            .unwrap()
+            .decrypt(&client)
+            .unwrap();
 
-    let p = circuit
-        .apply(
-            &cloud,
-            &Levels::fixed(),
-            &PackedScores::encrypt(&mut client, &z, shape).unwrap(),
-        )
-        .unwrap();
-    let y = PackedScores::encrypt_labels(&mut client, &labels, classes, shape).unwrap();
-    let e_blocks: Vec<_> = p
-        .blocks()
-        .iter()
-        .zip(y.blocks())
-        .map(|(p, y)| cloud.sub(p, y).unwrap())
-        .collect();
-    // Row 0 holds the padded class 3 in column 3.
-    assert!(client.decrypt(&p.blocks()[0]).unwrap()[3].abs() > 1e-3);
-    let e = p.with_blocks(e_blocks).unwrap();
-    let px = PackedMatrix::encrypt(&mut client, &x, shape).unwrap();
-    let grad = diag_atb(&cloud, &e, &px, 1.0 / a as f64)
-        .unwrap()
-        .decrypt(&client)
-        .unwrap();
-
-    let mut want_e = approximate_softmax(&z, Softmax::new).unwrap();
-    labels
-        .iter()
-        .enumerate()
-        .for_each(|(i, &l)| want_e.data[i * classes + l] -= 1.0);
-    assert!(max_abs_diff(&grad, &atb(&want_e, &x, 1.0 / a as f64)) < 1e-12);
+        let mut want_e = approximate_softmax(&z, build).unwrap();
+        labels
+            .iter()
+            .enumerate()
+            .for_each(|(i, &l)| want_e.data[i * classes + l] -= 1.0);
+        assert!(max_abs_diff(&grad, &atb(&want_e, &x, 1.0 / a as f64)) < 1e-12);
+    }
 }
 
 /// BlindTuner's max spends a whole refresh per round, so the logits' levels past the input mask
