@@ -163,7 +163,8 @@ pub trait Client: Send {
 /// The untrusted server's side: evaluation keys only. Every multiplication consumes one level
 /// and returns a ciphertext on the backend's scale.
 pub trait Cloud: Send + Sync {
-    type Ciphertext;
+    /// Shared across threads: circuits run independent products side by side.
+    type Ciphertext: Send + Sync;
 
     fn capabilities(&self) -> Capabilities;
 

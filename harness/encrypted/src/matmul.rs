@@ -53,6 +53,7 @@
 use std::iter::once;
 
 use blindtuner_backend::{BackendError, Cloud};
+use rayon::prelude::*;
 
 use crate::EncryptedError;
 use crate::counting::OpCounts;
@@ -153,8 +154,9 @@ where
     let (xs, ws) = (lowered(cloud, x.blocks(), level)?, lowered(cloud, w.blocks(), level)?);
 
     // acc[r][k] = Σ_j rot(X_rj, -c1 k2 s1) ⊙ rot(W̃_j, k1 s1), one sum of products each.
+    // Blocks and diagonals side by side, as in DiagATB.
     let w_rot = ws
-        .iter()
+        .par_iter()
         .map(|wj| hoisted(cloud, wj, &d.baby_steps(s1 as i64)))
         .collect::<Result<Vec<_>, BackendError>>()?;
     let wb: Vec<Vec<&C::Ciphertext>> = ws
@@ -166,7 +168,7 @@ where
     for r in 0..rb {
         let xr = &xs[r * nb..(r + 1) * nb];
         let x_rot = xr
-            .iter()
+            .par_iter()
             .map(|xj| hoisted(cloud, xj, &d.giant_steps(-(s1 as i64))))
             .collect::<Result<Vec<_>, BackendError>>()?;
         let xg: Vec<Vec<&C::Ciphertext>> = xr
@@ -175,6 +177,7 @@ where
             .map(|(xj, rot)| once(xj.as_ref()).chain(rot).collect())
             .collect();
         let diagonals = (0..d.c)
+            .into_par_iter()
             .map(|k| {
                 let pairs: Vec<_> = (0..nb).map(|j| (xg[j][k / d.baby], wb[j][k % d.baby])).collect();
                 cloud.mul_sum(&pairs)
@@ -187,14 +190,21 @@ where
     let blocks = acc
         .into_iter()
         .map(|diagonals| {
-            let mut z = None;
-            for (k, m) in diagonals.into_iter().enumerate() {
-                let m = cloud.mul_plain(&rotate_and_add(cloud, m, doubling_steps(1, d.c))?, &windows)?;
-                let shift = d.placement(k);
-                let m = if shift == 0 { m } else { cloud.rotate(&m, shift)? };
-                z = Some(accumulate(cloud, z, m)?);
-            }
-            let z = z.expect("at least two classes");
+            let placed = diagonals
+                .into_par_iter()
+                .enumerate()
+                .map(|(k, m)| {
+                    let m = cloud.mul_plain(&rotate_and_add(cloud, m, doubling_steps(1, d.c))?, &windows)?;
+                    match d.placement(k) {
+                        0 => Ok(m),
+                        shift => cloud.rotate(&m, shift),
+                    }
+                })
+                .collect::<Result<Vec<_>, BackendError>>()?;
+            let z = placed
+                .into_iter()
+                .try_fold(None, |z, m| accumulate(cloud, z, m).map(Some))?
+                .expect("at least two classes");
             rotate_and_add(cloud, z, doubling_steps(d.c as i64, s1 / d.c))
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
@@ -263,7 +273,10 @@ where
         .map(|ur| lowered(cloud, ur, level))
         .collect::<Result<Vec<_>, BackendError>>()?;
 
+    // Column blocks side by side: independent chains of products keep the threads busier
+    // than splitting each product's limbs.
     let blocks = (0..nb)
+        .into_par_iter()
         .map(|j| {
             // inner[δ2] = Σ_r Σ_δ1 u[r][δ] ⊙ rot(X_rj, δ1 s1), one sum of products each.
             let x_rot = (0..x.row_blocks())
