@@ -20,6 +20,7 @@
 
 use blindtuner_backend::{BackendError, Client, Cloud};
 use blindtuner_features::Matrix;
+use rayon::prelude::*;
 
 use crate::EncryptedError;
 use crate::counting::OpCounts;
@@ -203,7 +204,10 @@ impl<Ct: Clone> CompactWeights<Ct> {
     pub fn pack<C: Cloud<Ciphertext = Ct>>(
         cloud: &C,
         tiled: &PackedWeights<Ct>,
-    ) -> Result<CompactWeights<Ct>, EncryptedError> {
+    ) -> Result<CompactWeights<Ct>, EncryptedError>
+    where
+        Ct: Send + Sync,
+    {
         let shape = tiled.shape();
         shape.check_cloud(cloud)?;
         let geo = Geometry::new(tiled.classes(), shape)?;
@@ -214,14 +218,15 @@ impl<Ct: Clone> CompactWeights<Ct> {
             .chunks(geo.per)
             .map(|chunk| {
                 // A binary tree: level m adds pairs of partial sums 2^m blocks apart.
+                // Independent products and rotations side by side (see `crate::matmul`).
                 let mut level = chunk
-                    .iter()
+                    .par_iter()
                     .map(|b| cloud.mul_plain(b, &mask))
                     .collect::<Result<Vec<_>, BackendError>>()?;
                 let mut step = geo.group as i64;
                 while level.len() > 1 {
                     level = level
-                        .chunks(2)
+                        .par_chunks(2)
                         .map(|pair| match pair {
                             [a, b] => cloud.add(a, &cloud.rotate(b, step)?),
                             [a] => Ok(a.clone()),
@@ -242,7 +247,10 @@ impl<Ct: Clone> CompactWeights<Ct> {
     }
 
     /// The tiled weights DiagABT multiplies with: one level.
-    pub fn unpack<C: Cloud<Ciphertext = Ct>>(&self, cloud: &C) -> Result<PackedWeights<Ct>, EncryptedError> {
+    pub fn unpack<C: Cloud<Ciphertext = Ct>>(&self, cloud: &C) -> Result<PackedWeights<Ct>, EncryptedError>
+    where
+        Ct: Send + Sync,
+    {
         self.shape.check_cloud(cloud)?;
         let geo = Geometry::new(self.classes, self.shape)?;
         require_levels(cloud, "unpacking weights", COMPACT_DEPTH, &self.cts)?;
@@ -258,10 +266,14 @@ impl<Ct: Clone> CompactWeights<Ct> {
                 let from = &shifted[k - low];
                 shifted.push(cloud.rotate(from, -((low * geo.group) as i64))?);
             }
-            for s in &shifted {
-                let first = cloud.mul_plain(s, &mask)?;
-                blocks.push(rotate_and_add(cloud, first, doubling_steps(geo.group as i64, geo.per))?);
-            }
+            let tiled = shifted
+                .par_iter()
+                .map(|s| {
+                    let first = cloud.mul_plain(s, &mask)?;
+                    rotate_and_add(cloud, first, doubling_steps(geo.group as i64, geo.per))
+                })
+                .collect::<Result<Vec<_>, BackendError>>()?;
+            blocks.extend(tiled);
         }
         Ok(PackedWeights::from_blocks(self.classes, self.cols, self.shape, blocks))
     }

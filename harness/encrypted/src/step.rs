@@ -196,7 +196,10 @@ impl<Ct: Clone> EncryptedModel<Ct> {
     pub fn scale(&self) -> f64 {
         self.scale
     }
+}
 
+/// The cloud's side: what runs on ciphertexts, products side by side.
+impl<Ct: Clone + Send + Sync> EncryptedModel<Ct> {
     /// The forward pass, `softmax(X w_t^T)`, on the batch `x`: what a step and the validation
     /// loss compute first.
     pub fn probabilities<C: Cloud<Ciphertext = Ct>>(

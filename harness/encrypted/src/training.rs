@@ -471,7 +471,10 @@ impl<Ct: Clone> TrainingState<Ct> {
         plan: &TrainingPlan,
         data: &EncryptedData<Ct>,
         on_event: &mut dyn FnMut(TrainingEvent<'_, Ct>),
-    ) -> Result<(), EncryptedError> {
+    ) -> Result<(), EncryptedError>
+    where
+        Ct: Send + Sync,
+    {
         if self.finished(plan) {
             return Err(EncryptedError::Unsupported(format!(
                 "the run is over after {} epochs; there is no epoch left to train",

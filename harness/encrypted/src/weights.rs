@@ -116,7 +116,7 @@ impl<Ct> Weights<Ct> {
     }
 }
 
-impl<Ct: Clone> Weights<Ct> {
+impl<Ct: Clone + Send + Sync> Weights<Ct> {
     /// The tiled weights DiagABT multiplies with ([`WeightLayout::depth`] levels).
     pub fn tiled<C: Cloud<Ciphertext = Ct>>(&self, cloud: &C) -> Result<PackedWeights<Ct>, EncryptedError> {
         match self {
