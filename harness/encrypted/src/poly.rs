@@ -52,14 +52,9 @@ impl<C: Cloud> Evaluator<'_, C>
 where
     C::Ciphertext: Clone,
 {
-    /// `x^(2^m)`, squaring as far as needed.
-    fn power(&mut self, m: usize) -> Result<&C::Ciphertext, BackendError> {
-        while self.powers.len() <= m {
-            let last = self.powers.last().expect("x itself is the first power");
-            let square = self.cloud.mul(last, last)?;
-            self.powers.push(square);
-        }
-        Ok(&self.powers[m])
+    /// `x^(2^m)`, made up front for every `m` up to the polynomial's `log2` degree.
+    fn power(&self, m: usize) -> &C::Ciphertext {
+        &self.powers[m]
     }
 
     /// The coefficient `c` as a ciphertext (with a factor `y`: `c y`, masked), or `None` when it
@@ -74,10 +69,9 @@ where
     }
 
     /// `c x^(2^m)` (times the mask or the factor).
-    fn scaled_power(&mut self, m: usize, c: f64) -> Result<C::Ciphertext, BackendError> {
-        self.power(m)?;
+    fn scaled_power(&self, m: usize, c: f64) -> Result<C::Ciphertext, BackendError> {
         let coefficient = self.coefficient(c)?;
-        let power = &self.powers[m];
+        let power = self.power(m);
         match (&self.coefficients, coefficient) {
             (_, Some(y)) => self.cloud.mul(power, &y),
             (Coefficients::Masked(mask), None) => self.cloud.mul_plain(power, &scaled(mask, c)),
@@ -98,7 +92,9 @@ where
         }
     }
 
-    fn eval(&mut self, coeffs: &[f64]) -> Result<Part<C::Ciphertext>, BackendError> {
+    /// The two halves side by side: independent products keep the threads busier than
+    /// splitting each product's limbs.
+    fn eval(&self, coeffs: &[f64]) -> Result<Part<C::Ciphertext>, BackendError> {
         let constant = coeffs.first().copied().unwrap_or(0.0);
         let d = degree(coeffs);
         if d == 0 {
@@ -111,13 +107,13 @@ where
             });
         }
         let m = d.ilog2() as usize;
-        let low = self.eval(&coeffs[..1 << m])?;
-        let high = self.eval(&coeffs[1 << m..=d])?;
+        let (low, high) = rayon::join(|| self.eval(&coeffs[..1 << m]), || self.eval(&coeffs[1 << m..=d]));
+        let (low, high) = (low?, high?);
         let term = match high.ct {
             None => self.scaled_power(m, high.constant)?,
             Some(h) => {
                 let h = self.add_constant(h, high.constant)?;
-                self.cloud.mul(self.power(m)?, &h)?
+                self.cloud.mul(self.power(m), &h)?
             }
         };
         let ct = match low.ct {
@@ -169,10 +165,15 @@ fn run<C: Cloud>(
 where
     C::Ciphertext: Clone,
 {
-    let mut ev = Evaluator {
+    let mut powers = vec![x.clone()];
+    for _ in 0..degree(coeffs).max(1).ilog2() {
+        let last = powers.last().expect("x itself is the first power");
+        powers.push(cloud.mul(last, last)?);
+    }
+    let ev = Evaluator {
         cloud,
         coefficients,
-        powers: vec![x.clone()],
+        powers,
     };
     let part = ev.eval(coeffs)?;
     let ct = part.ct.expect("polynomials of degree at least 1");
