@@ -15,7 +15,7 @@
 //!      `exp(u) ≈ p(u / 8)^8`, `p` HETAL's degree-8 polynomial, by three squarings: 16 levels;
 //!    * BlindTuner's ([`Softmax::new`]): `exp(u) = exp(u / 64)^64`, `exp(u / 64)` on the whole
 //!      domain (`u / 64` in `[-4, 0]`) by the degree-7 polynomial interpolating it at the
-//!      Chebyshev nodes, then six squarings: 9 levels, 1.3e-3 relative error at worst on the
+//!      Chebyshev nodes, then six squarings: 9 levels, 1.0e-3 relative error at worst on the
 //!      domain (squaring multiplies the polynomial's relative error by 64), no flattening;
 //! 5. `1 / Σ exp` by Goldschmidt's iteration `t <- t^2, y <- y (1 + t)`, which takes a start
 //!    `y_0` with relative error `t_0 = 1 - Σ y_0` to `1 / Σ` with error `t_0^(2^k)` after `k`

@@ -117,7 +117,7 @@ fn the_circuit_computes_hetal_algorithm_1() {
 fn approximation_error_over_the_domain() {
     // HETAL measured 4e-3 (3 classes) and 1.5e-2 (10 classes) at most, over 10^8 rows; most of
     // it is the domain extension's, which flattens logits far below the max. BlindTuner's exp
-    // has none (1.3e-3 relative at worst on its domain, far less where the probabilities are
+    // has none (1.0e-3 relative at worst on its domain, far less where the probabilities are
     // large), and its inverse is within 2e-4 relative: 1.8e-4 here.
     for (classes, hetal_bound, blindtuner_bound) in
         [(2, 1e-2, 5e-4), (3, 1e-2, 5e-4), (10, 2e-2, 5e-4), (16, 2e-2, 5e-4)]
