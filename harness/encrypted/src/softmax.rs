@@ -333,15 +333,12 @@ impl Softmax {
         });
 
         let first_period = shape.slots_from(|_, t| f64::from(u8::from(t < c)));
-        let (inverse, exp) = if hetal {
-            let inverse = Inverse::Hetal;
-            let exp = Exp::extended(inverse.exp_scale());
-            (inverse, exp)
+        let inverse = if hetal {
+            Inverse::Hetal
         } else {
-            let inverse = Inverse::seeded(&first_period);
-            let exp = Exp::direct(inverse.exp_scale());
-            (inverse, exp)
+            Inverse::seeded(&first_period)
         };
+        let exp = if hetal { Exp::extended } else { Exp::direct }(inverse.exp_scale());
 
         let half_f = poly::scaled(&F, 0.5);
         let mut compare_last = half_f.clone();
